@@ -1,0 +1,1 @@
+"""Export files -> canonical records, and the ingest pipeline that writes them to the store."""

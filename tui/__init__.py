@@ -1,0 +1,1 @@
+"""The Textual terminal workbench. It talks to the `farmhound` core only, never to SQLite."""
