@@ -1,0 +1,3 @@
+from farmhound.cli import main
+
+main()

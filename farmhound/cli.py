@@ -1,0 +1,277 @@
+"""The `farmhound` command line: thin click commands over the core, drawn with Rich.
+
+Exit codes: 0 success, 1 a fatal error (the message names the cause), 2 usage error,
+130 interrupted (Ctrl-C; everything committed is consistent and a re-run resumes).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from farmhound import __version__
+from farmhound.models import IngestSummary
+from farmhound.safe import visible
+from farmhound.store import DEFAULT_DB, Store, StoreError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=lambda: os.environ.get("FARMHOUND_DB", DEFAULT_DB),
+    show_default="farmhound.db, or $FARMHOUND_DB",
+    help="The SQLite store.",
+)
+
+
+def _fail(message: str) -> None:
+    err_console.print(Text(f"error: {message}", style="bold red"))
+    sys.exit(1)
+
+
+def _open_store(db: Path, readonly: bool = False) -> Store:
+    try:
+        return Store(db, readonly=readonly)
+    except StoreError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="farmhound")
+def main() -> None:
+    """farmhound: hunt distillation account farms in AI API usage logs.
+
+    \b
+    Start with the shipped sample:
+      farmhound ingest sample_logs/ && farmhound info
+    """
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+
+class _RateColumn(ProgressColumn):
+    """rows/s and MB/s of the current file."""
+
+    def render(self, task) -> Text:
+        elapsed = task.elapsed or 0
+        if task.fields.get("phase") != "loading" or elapsed <= 0:
+            return Text(task.fields.get("phase", ""), style="dim")
+        rows = task.fields.get("rows", 0)
+        mb = (task.completed or 0) / 1e6
+        return Text(f"{rows:>11,} rows  {rows / elapsed:>9,.0f} rows/s  {mb / elapsed:>6.1f} MB/s")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="Force the container format (default: sniffed from content).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file (a list when several).")
+@click.option("--max-line-bytes", type=click.IntRange(1024), default=16 * 1024 * 1024, show_default=True, help="Longer lines are quarantined, never held in memory.")
+def ingest(paths: tuple[str, ...], db: Path, fmt: str | None, as_json: bool, max_line_bytes: int) -> None:
+    """Load request logs and account records into the store.
+
+    PATHS are files, folders (searched recursively) or glob patterns, of JSON Lines, CSV or Parquet,
+    each optionally gzip-compressed. Re-running stores nothing twice; an interrupted run resumes.
+
+    \b
+    Example:
+      farmhound ingest sample_logs/ --db case.db
+      farmhound ingest 'exports/**/*.jsonl.gz' --json
+    """
+    from loaders.formats import SourceError
+    from loaders.pipeline import Cancelled, ingest as run_ingest
+
+    store = _open_store(db)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        _RateColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=as_json or not err_console.is_terminal,
+    )
+    tasks: dict[str, int] = {}
+
+    def on_progress(p) -> None:
+        key = p.path or p.phase
+        if key not in tasks:
+            name = visible(Path(p.path).name, 40) if p.path else "building pivot indexes"
+            tasks[key] = progress.add_task(name, total=p.bytes_total or None, phase=p.phase, rows=0)
+        task = tasks[key]
+        if p.phase == "loading" and progress.tasks[task].fields.get("phase") != "loading":
+            progress.reset(task, total=p.bytes_total or None, phase="loading", rows=0)
+        progress.update(task, completed=p.bytes_done, rows=p.rows, phase=p.phase)
+
+    try:
+        with progress:
+            summaries = run_ingest(store, list(paths), fmt, on_progress, max_line_bytes=max_line_bytes)
+    except SourceError as exc:
+        _fail(str(exc))
+    except (KeyboardInterrupt, Cancelled):
+        sources = [s for s in store.sources() if s.status == "loading"]
+        err_console.print(Text("Interrupted. Everything committed is consistent; run the same command again to resume.", style="yellow"))
+        for s in sources:
+            err_console.print(Text(f"  {visible(s.path)}: {s.rows_read:,} rows read so far ({s.stored:,} stored, {s.quarantined:,} quarantined)"))
+        sys.exit(130)
+    finally:
+        store.close()
+
+    if as_json:
+        out = [s.to_json() for s in summaries]
+        click.echo(orjson.dumps(out[0] if len(out) == 1 else out, option=orjson.OPT_INDENT_2).decode())
+    else:
+        console.print(_summary_table(summaries))
+        _print_accounting(summaries)
+    if any(s.status == "failed" for s in summaries):
+        sys.exit(1)
+
+
+def _summary_table(summaries: list[IngestSummary]) -> Table:
+    table = Table(title="Ingest summary", title_justify="left", show_footer=len(summaries) > 1)
+    totals = [sum(getattr(s, k) for s in summaries) for k in ("rows_read", "stored", "duplicates", "quarantined")]
+    table.add_column("file", footer="total")
+    table.add_column("format")
+    table.add_column("kind")
+    for name, total in zip(("read", "stored", "duplicates", "quarantined"), totals):
+        table.add_column(name, justify="right", footer=f"{total:,}")
+    table.add_column("top quarantine reasons")
+    table.add_column("status")
+    for s in summaries:
+        reasons = ", ".join(f"{visible(r)} ({n:,})" for r, n in sorted(s.reasons.items(), key=lambda kv: -kv[1])[:3])
+        status = Text(visible(s.status), style={"failed": "red", "already loaded": "dim"}.get(s.status, "green"))
+        table.add_row(
+            Text(visible(s.path)), s.format, s.kind,
+            f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
+            Text(reasons), status,
+        )  # fmt: skip
+    return table
+
+
+def _print_accounting(summaries: list[IngestSummary]) -> None:
+    for s in summaries:
+        if s.error:
+            err_console.print(Text(f"{visible(s.path)}: {visible(s.error)}", style="red"))
+        elif s.rows_read != s.stored + s.duplicates + s.quarantined:  # must never happen
+            err_console.print(Text(f"{visible(s.path)}: row accounting does not add up", style="bold red"))
+    if any(s.quarantined for s in summaries):
+        console.print(Text("Quarantined rows (file, line, reason, raw text): farmhound info --quarantine", style="dim"))
+
+
+# -- info -------------------------------------------------------------------------------------------
+
+
+def _iso(ms: int | None) -> str:
+    return "-" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@main.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@click.option("--quarantine", "show_quarantine", type=int, default=0, metavar="N", help="Also list the first N quarantined rows.")
+def info(db: Path, as_json: bool, show_quarantine: int) -> None:
+    """Show what the store holds: counts per table, loaded sources, quarantine reasons.
+
+    \b
+    Example:
+      farmhound info --db case.db
+      farmhound info --quarantine 20
+    """
+    if not db.exists():
+        _fail(f"{db}: no such store (load data with: farmhound ingest PATH --db {db})")
+    with _open_store(db) as store:
+        i = store.info()
+        if as_json:
+            click.echo(orjson.dumps(i.to_json(), option=orjson.OPT_INDENT_2).decode())
+            return
+        head = Table.grid(padding=(0, 2))
+        head.add_column(style="bold")
+        head.add_column()
+        head.add_row("store", Text(f"{visible(i.path)} ({i.size_bytes / 1e6:,.1f} MB, schema v{i.schema_version})"))
+        head.add_row("requests", f"{i.requests:,}  ({_iso(i.first_ts)} to {_iso(i.last_ts)})")
+        head.add_row("accounts", f"{i.accounts:,}  ({i.account_records:,} with an account record)")
+        head.add_row("distinct texts", f"{i.prompts:,} prompts, {i.responses:,} responses")
+        head.add_row("quarantined", f"{i.quarantined:,} rows")
+        head.add_row("derived", f"{i.templates:,} templates, {i.clusters:,} clusters")
+        head.add_row("investigation", f"{i.tags:,} tags, {i.cases:,} cases")
+        console.print(head)
+        sources = store.sources()
+        if sources:
+            t = Table(title="Sources", title_justify="left")
+            for col, just in (("id", "right"), ("path", "left"), ("format", "left"), ("kind", "left"),
+                              ("sha256", "left"), ("read", "right"), ("stored", "right"), ("duplicates", "right"),
+                              ("quarantined", "right"), ("status", "left"), ("loaded", "left")):  # fmt: skip
+                t.add_column(col, justify=just)
+            for s in sources:
+                t.add_row(
+                    str(s.id), Text(visible(s.path)), s.format, s.kind, s.sha256[:16] + "…",
+                    f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
+                    s.status, s.finished_at or s.started_at,
+                )  # fmt: skip
+            console.print(t)
+        reasons = store.quarantine_reasons(limit=10)
+        if reasons:
+            t = Table(title="Quarantine reasons", title_justify="left")
+            t.add_column("reason")
+            t.add_column("rows", justify="right")
+            for reason, n in reasons:
+                t.add_row(Text(visible(reason)), f"{n:,}")
+            console.print(t)
+        if show_quarantine:
+            paths = {s.id: Path(s.path).name for s in sources}
+            t = Table(title=f"Quarantined rows (first {show_quarantine:,})", title_justify="left")
+            for col in ("file", "line", "reason", "detail", "raw"):
+                t.add_column(col, overflow="fold")
+            for q in store.quarantine_rows(limit=show_quarantine):
+                t.add_row(
+                    Text(visible(paths.get(q["source_id"], "?"))), str(q["line"]), Text(visible(q["reason"])),
+                    Text(visible(q["detail"], 200)), Text(visible(q["raw"], 200)),
+                )  # fmt: skip
+            console.print(t)
+
+
+# -- sample -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("farmhound-sample"), show_default=True, help="Folder to write into.")
+@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True, help="Size of the tenant base (1 = ~20k requests).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Random seed; the same seed gives the same files.")
+def sample(out: Path, scale: float, seed: int) -> None:
+    """Generate a realistic tenant base with planted farms and a ground-truth labels file.
+
+    \b
+    Example:
+      farmhound sample --out /tmp/tenants --scale 5 --seed 11
+      farmhound ingest /tmp/tenants --db tenants.db
+    """
+    from farmhound.sample import generate
+
+    s = generate(out, scale=scale, seed=seed)
+    t = Table(title=f"Sample tenant base (seed {seed}, scale {scale:g})", title_justify="left")
+    t.add_column("population")
+    t.add_column("accounts", justify="right")
+    for name, n in s.populations.items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    console.print(f"{s.requests:,} requests, {s.accounts:,} accounts written to {visible(s.out_dir)}:")
+    for f in s.files:
+        console.print(Text(f"  {visible(f)} ({f.stat().st_size / 1e6:,.1f} MB)"))
+
+
+if __name__ == "__main__":
+    main()

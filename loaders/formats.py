@@ -1,0 +1,342 @@
+"""Reading export files: path expansion, sniffing, and one reader per container format.
+
+A reader is a generator of units `(line, value, raw)`: `line` is the 1-based line (JSONL, CSV) or
+row (Parquet) number; `value` is the decoded row (a dict) or a `RecordError` when the unit could
+not be decoded; `raw` is the unit's raw text for quarantine. Every non-blank input line or row is
+exactly one unit, so the pipeline's accounting and resume offsets are exact. Readers never touch
+the store, and they bound memory: a line longer than `max_line_bytes` is skipped in pieces and
+reported, never held whole.
+
+Not here: what the fields mean (`records.py`), batching and writing (`pipeline.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from loaders.records import RecordError, kind_of
+
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+RAW_MAX = 4096  # bytes of a rejected row kept in quarantine
+FORMATS = ("jsonl", "csv", "parquet")
+EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
+_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
+
+
+class SourceError(Exception):
+    """A whole file cannot be read (missing, unreadable, not a known format)."""
+
+
+@dataclass
+class Sniffed:
+    format: str  # jsonl | csv | parquet
+    compressed: bool
+    kind: str  # requests | accounts
+
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    """Files, folders (recursively, known extensions, `.gz` too) and glob patterns -> files.
+
+    Raises:
+        SourceError: a path does not exist or a pattern matches nothing.
+    """
+    out: list[Path] = []
+    for p in paths:
+        if any(ch in p for ch in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(p, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise SourceError(f"{p}: the pattern matches no file")
+            out.extend(matches)
+        elif Path(p).is_dir():
+            found = sorted(
+                f for f in Path(p).rglob("*")
+                if f.is_file() and f.name.removesuffix(".gz").endswith(EXTENSIONS)
+            )  # fmt: skip
+            if not found:
+                raise SourceError(f"{p}: the folder holds no .jsonl, .csv or .parquet file")
+            out.extend(found)
+        elif Path(p).is_file():
+            out.append(Path(p))
+        else:
+            raise SourceError(f"{p}: no such file or folder")
+    seen: set[Path] = set()
+    return [f for f in out if not (f.resolve() in seen or seen.add(f.resolve()))]
+
+
+def _open(path: Path, compressed: bool):
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def sniff(path: Path, fmt: str | None = None) -> Sniffed:
+    """Tell the container format (from content, not the name), compression and record kind."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read ({exc.strerror})") from exc
+    compressed = magic[:2] == b"\x1f\x8b"
+    head = b""
+    if magic == b"PAR1":
+        detected = "parquet"
+    else:
+        try:
+            with _open(path, compressed) as f:
+                head = f.read(64 * 1024)
+        except _GZIP_ERRORS:
+            head = b""  # unreadable gzip: the reader reports it as a row-level error
+        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if compressed and stripped[:4] == b"PAR1":
+            raise SourceError(f"{path}: gzip-compressed Parquet is not supported; decompress it first")
+        detected = "jsonl" if stripped[:1] in (b"{", b"[") or not stripped else "csv"
+        if stripped[:1] == b"[" and not path.name.removesuffix(".gz").endswith((".jsonl", ".ndjson")):
+            raise SourceError(f"{path}: a JSON array document; farmhound reads JSON Lines (one object per line)")
+    if fmt and fmt != detected:
+        raise SourceError(f"{path}: --format {fmt} given, but the content is {detected}")
+    return Sniffed(detected, compressed, _sniff_kind(path, detected, head))
+
+
+def _sniff_kind(path: Path, fmt: str, head: bytes) -> str:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return kind_of(pq.ParquetFile(path).schema_arrow.names)
+        except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+            raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
+    lines = head.splitlines()
+    if fmt == "csv":
+        first = lines[0].decode("utf-8", "replace").lstrip("\ufeff") if lines else ""
+        return kind_of(next(csv.reader([first]), []))
+    for line in lines[:50]:
+        try:
+            d = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if type(d) is dict:
+            return kind_of(d)
+    return "requests"
+
+
+def raw_text(raw: bytes | str | None) -> str | None:
+    """A rejected row's raw text for quarantine: truncated, invalid UTF-8 shown as escapes."""
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        cut = raw[:RAW_MAX]
+        text = cut.decode("utf-8", "backslashreplace")
+    else:
+        text = raw[:RAW_MAX]
+        cut = raw
+    text = text.rstrip("\r\n")
+    if len(cut) < len(raw):
+        text += f" …[{len(raw):,} bytes, truncated]"
+    return text.replace("\x00", "\\x00")
+
+
+# -- readers ----------------------------------------------------------------------------------------
+
+
+def _lines(f, max_line: int, skip: int, position) -> Iterator[tuple[int, bytes | RecordError, int]]:
+    """(line number, bytes or RecordError, bytes position) of each non-blank line; bounded memory."""
+    readline = f.readline
+    n = 0
+    units = 0
+    while True:
+        try:
+            line = readline(max_line + 1)
+        except _GZIP_ERRORS as exc:
+            yield n + 1, RecordError("corrupt gzip", f"decompression failed after line {n}: {exc}"), position()
+            return
+        if not line:
+            return
+        n += 1
+        if len(line) > max_line and not line.endswith(b"\n"):
+            size = len(line)
+            head = line[:RAW_MAX]
+            try:
+                while line and not line.endswith(b"\n"):
+                    line = readline(max_line)
+                    size += len(line)
+            except _GZIP_ERRORS:
+                pass  # the next read raises again and reports it
+            err = RecordError("line too long", f"{size:,} bytes, over the {max_line:,}-byte limit")
+            err.raw = head + b" ..."
+            units += 1
+            if units > skip:
+                yield n, err, position()
+            continue
+        if line.isspace():
+            continue
+        if not line.endswith(b"\n"):
+            # The last line of a truncated file (or a file without a final newline).
+            pass
+        units += 1
+        if units > skip:
+            yield n, line, position()
+
+
+def read_jsonl(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
+    """Units of a JSON Lines file (optionally gzip); each line must hold one JSON object."""
+    loads = orjson.loads
+    JSONDecodeError = orjson.JSONDecodeError
+    with open(path, "rb") as raw_file:
+        f = gzip.GzipFile(fileobj=raw_file, mode="rb") if compressed else raw_file
+        for n, line, pos in _lines(f, max_line_bytes, skip, raw_file.tell):
+            if type(line) is RecordError:
+                yield n, line, getattr(line, "raw", b""), pos
+                continue
+            try:
+                value = loads(line)
+            except JSONDecodeError as exc:
+                yield n, _json_error(line, exc), line, pos
+                continue
+            if b"\\u0000" in line:  # rare: only then look for a decoded NUL character
+                value = _nul_error(value) or value
+            yield n, value, line, pos
+
+
+def _nul_path(value, path: str = "") -> str | None:
+    """The path of the first string holding a NUL character inside a decoded row, if any."""
+    if type(value) is str:
+        return path or "value" if "\x00" in value else None
+    if type(value) is dict:
+        items = value.items()
+    elif type(value) is list:
+        items = enumerate(value)
+    else:
+        return None
+    for k, v in items:
+        found = _nul_path(k if type(k) is str else "", path) if type(value) is dict else None
+        found = found or _nul_path(v, f"{path}.{k}" if path else str(k))
+        if found:
+            return found
+    return None
+
+
+def _nul_error(value) -> RecordError | None:
+    """NUL characters are rejected at the door: they truncate text in C APIs and hide content."""
+    where = _nul_path(value)
+    return RecordError("NUL character", f"in field {where}") if where else None
+
+
+def _json_error(line: bytes, exc: Exception) -> RecordError:
+    msg = str(exc)
+    if b"\x00" in line:
+        return RecordError("NUL character", "a raw NUL byte in the line")
+    if "UTF-8" in msg or "surrogate" in msg:
+        return RecordError("invalid UTF-8", msg)
+    if not line.endswith(b"\n") and "unexpected end" in msg.lower():
+        return RecordError("invalid JSON", f"truncated line (no newline at end of file): {msg}")
+    return RecordError("invalid JSON", msg)
+
+
+_OVERSIZE = "\x00farmhound-oversize\x00"
+
+
+def read_csv(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
+    """Units of a CSV file with a header row (optionally gzip). Quoted fields may span lines."""
+    csv.field_size_limit(max_line_bytes)
+    with open(path, "rb") as raw_file:
+        f = gzip.GzipFile(fileobj=raw_file, mode="rb") if compressed else raw_file
+        consumed: list[str] = []
+        events: list[RecordError] = []
+        line_no = 0
+
+        def text_lines():
+            nonlocal line_no
+            for n, line, _pos in _lines(f, max_line_bytes, 0, raw_file.tell):
+                line_no = n
+                if type(line) is RecordError:
+                    events.append(line)
+                    consumed.append(raw_text(getattr(line, "raw", b"")) or "")
+                    yield _OVERSIZE + "\n"
+                    continue
+                text = line.decode("utf-8", "surrogateescape")
+                consumed.append(text)
+                yield text
+
+        reader = csv.reader(text_lines())
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise SourceError(f"{path}: unreadable CSV header ({exc})") from exc
+        if header and header[0].startswith("\ufeff"):
+            header[0] = header[0][1:]
+        header = [h.strip() for h in header]
+        width = len(header)
+        consumed.clear()
+        units = 0
+        while True:
+            start = line_no + 1
+            try:
+                row = next(reader)
+                err = None
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                row, err = None, RecordError("invalid CSV", str(exc))
+            raw = "".join(consumed)
+            consumed.clear()
+            if row is not None and row and row[0] == _OVERSIZE:
+                err = events.pop(0)
+            if row is not None and not err and not any(row):
+                continue  # blank line
+            units += 1
+            if units <= skip:
+                continue
+            if err is None:
+                if len(row) != width:
+                    err = RecordError("wrong number of fields", f"expected {width}, got {len(row)}")
+                elif "\x00" in raw:
+                    err = RecordError("NUL character", "a NUL byte in the row")
+                elif not raw.isascii():
+                    try:
+                        raw.encode("utf-8")
+                    except UnicodeEncodeError:
+                        err = RecordError("invalid UTF-8", "the row has bytes that are not UTF-8")
+            pos = raw_file.tell()
+            if err is not None:
+                yield start, err, raw, pos
+            else:
+                yield start, dict(zip(header, row)), raw, pos
+        # events left over would mean an oversize line inside a quoted field: reported above
+
+
+def read_parquet(path: Path, compressed: bool = False, skip: int = 0, max_line_bytes: int = 0):
+    """Units of a Parquet file: one per row, read a record batch at a time."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:
+        raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
+    total = pf.metadata.num_rows
+    size = path.stat().st_size
+    n = 0
+    try:
+        for batch in pf.iter_batches(batch_size=8192):
+            if n + batch.num_rows <= skip:
+                n += batch.num_rows
+                continue
+            for d in batch.to_pylist():
+                n += 1
+                if n > skip:
+                    err = _nul_error(d)
+                    raw = orjson.dumps(d, default=str, option=orjson.OPT_NON_STR_KEYS) if err else None
+                    yield n, err or d, raw, size * n // max(total, 1)
+    except Exception as exc:  # a corrupt page or column chunk
+        yield n + 1, RecordError("corrupt Parquet", f"reading stopped after row {n}: {exc}"), None, size
+
+
+READERS = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet}
