@@ -141,23 +141,34 @@ def ingest(paths: tuple[str, ...], db: Path, fmt: str | None, as_json: bool, max
         sys.exit(1)
 
 
+def _short_names(paths: list[str]) -> dict[str, str]:
+    """The file name of each path, or more of the path where two names would be the same."""
+    names = {p: Path(p).name for p in paths}
+    clashes = {n for n in names.values() if list(names.values()).count(n) > 1}
+    return {p: (str(Path(*Path(p).parts[-2:])) if n in clashes else n) for p, n in names.items()}
+
+
 def _summary_table(summaries: list[IngestSummary]) -> Table:
     table = Table(title="Ingest summary", title_justify="left", show_footer=len(summaries) > 1)
     totals = [sum(getattr(s, k) for s in summaries) for k in ("rows_read", "stored", "duplicates", "quarantined")]
-    table.add_column("file", footer="total")
-    table.add_column("format")
-    table.add_column("kind")
-    for name, total in zip(("read", "stored", "duplicates", "quarantined"), totals):
-        table.add_column(name, justify="right", footer=f"{total:,}")
-    table.add_column("top quarantine reasons")
-    table.add_column("status")
+    names = _short_names([s.path for s in summaries])
+    table.add_column("file", footer="total", overflow="fold")
+    table.add_column("format", no_wrap=True)
+    for name, total in zip(("read", "stored", "dupes", "quarant."), totals):
+        table.add_column(name, justify="right", footer=f"{total:,}", no_wrap=True)
+    table.add_column("top reasons / status", overflow="fold")
     for s in summaries:
-        reasons = ", ".join(f"{visible(r)} ({n:,})" for r, n in sorted(s.reasons.items(), key=lambda kv: -kv[1])[:3])
-        status = Text(visible(s.status), style={"failed": "red", "already loaded": "dim"}.get(s.status, "green"))
+        reasons = "; ".join(f"{visible(r)} {n:,}" for r, n in sorted(s.reasons.items(), key=lambda kv: -kv[1])[:2])
+        if len(s.reasons) > 2:
+            reasons += f"; +{len(s.reasons) - 2} more"
+        note = Text(reasons)
+        if s.status != "loaded":
+            if reasons:
+                note.append("; ")
+            note.append(visible(s.status), style={"failed": "red", "skipped": "yellow"}.get(s.status, "dim"))
         table.add_row(
-            Text(visible(s.path)), s.format, s.kind,
-            f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
-            Text(reasons), status,
+            Text(visible(names[s.path])), f"{s.format} {s.kind}",
+            f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}", note,
         )  # fmt: skip
     return table
 
@@ -165,11 +176,13 @@ def _summary_table(summaries: list[IngestSummary]) -> Table:
 def _print_accounting(summaries: list[IngestSummary]) -> None:
     for s in summaries:
         if s.error:
-            err_console.print(Text(f"{visible(s.path)}: {visible(s.error)}", style="red"))
+            style = "yellow" if s.status == "skipped" else "red"
+            err_console.print(Text(f"{s.status}: {visible(s.error)}", style=style))
         elif s.rows_read != s.stored + s.duplicates + s.quarantined:  # must never happen
             err_console.print(Text(f"{visible(s.path)}: row accounting does not add up", style="bold red"))
     if any(s.quarantined for s in summaries):
-        console.print(Text("Quarantined rows (file, line, reason, raw text): farmhound info --quarantine", style="dim"))
+        console.print(Text("Every row read is stored, a duplicate, or quarantined. See the quarantined rows "
+                           "(file, line, reason, raw text) with: farmhound info --quarantine 50", style="dim"))
 
 
 # -- info -------------------------------------------------------------------------------------------
@@ -212,15 +225,15 @@ def info(db: Path, as_json: bool, show_quarantine: int) -> None:
         sources = store.sources()
         if sources:
             t = Table(title="Sources", title_justify="left")
-            for col, just in (("id", "right"), ("path", "left"), ("format", "left"), ("kind", "left"),
-                              ("sha256", "left"), ("read", "right"), ("stored", "right"), ("duplicates", "right"),
-                              ("quarantined", "right"), ("status", "left"), ("loaded", "left")):  # fmt: skip
-                t.add_column(col, justify=just)
+            names = _short_names([s.path for s in sources])
+            for col, just in (("id", "right"), ("file", "left"), ("format", "left"), ("sha256", "left"),
+                              ("read", "right"), ("stored", "right"), ("dupes", "right"), ("quarant.", "right"),
+                              ("status", "left")):  # fmt: skip
+                t.add_column(col, justify=just, overflow="fold")
             for s in sources:
                 t.add_row(
-                    str(s.id), Text(visible(s.path)), s.format, s.kind, s.sha256[:16] + "…",
-                    f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
-                    s.status, s.finished_at or s.started_at,
+                    str(s.id), Text(visible(names[s.path])), f"{s.format} {s.kind}", s.sha256[:12],
+                    f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}", s.status,
                 )  # fmt: skip
             console.print(t)
         reasons = store.quarantine_reasons(limit=10)

@@ -41,7 +41,7 @@ class IngestSummary:
     duplicates: int = 0
     quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
-    status: str = "loaded"  # loaded | resumed | already loaded | interrupted | failed
+    status: str = "loaded"  # loaded | resumed | already loaded | skipped | interrupted | failed
     error: str | None = None
     seconds: float = 0.0
 

@@ -10,8 +10,8 @@ careful). The same (scale, seed) always gives byte-identical files: every draw c
 
 Not responsible for: the CLI (`farmhound sample` calls `generate`), other export formats, loading
 into the store, or detection. No network and no external data: all text is built from the word
-lists and task pools below. Requests are kept as small tuples and rendered to JSON only while
-writing, so memory holds ~100 bytes per request rather than its text.
+lists and task pools below. Requests are kept as small tuples (ts, account, conversation key,
+turn) and their text is rendered only while writing, so memory grows by a small tuple per request.
 """
 from __future__ import annotations
 
@@ -147,7 +147,8 @@ GENERAL = (
     "Translate to {lang2}: \"{sentence}\"", "Write a short poem about {thing}.",
     "Plan a {d}-week beginner workout routine to {goal}.", "Help me understand {concept} with an example.",
     "write a cover letter opening for a {job} role", "ideas for a {k}th birthday party for my {who}",
-    "How should I store {food} so it lasts longer?", "what's the difference between {concept} and {concept2}?")
+    "How should I store {food} so it lasts longer?",
+    "what's the difference between {concept} and {concept2}?")
 CASUAL_CODE = ("can you write a {plang} function that {desc}?", "how do I write {plang} code that {desc}",
                "{plang} question: I need something that {desc}. cleanest way?",
                "write {fn} in {plang} pls, it {desc}",
@@ -303,8 +304,10 @@ def _poisson_times(r: random.Random, t0: int, t1: int, per_day: float,
 # ----------------------------------------------------------------------------- rendering
 REPLIES = {
     "general": ("Sure! Here's a simple way to approach it:\n1.", "Great question! A quick overview:",
-                "Happy to help. Here's a first draft you can adapt:", "Here are a few ideas to get started:\n-"),
-    "code": ("Here's a {plang} implementation:\n\n```\n{sig}\n", "One clean approach in {plang}:\n\n```\n{sig}\n"),
+                "Happy to help. Here's a first draft you can adapt:",
+                "Here are a few ideas to get started:\n-"),
+    "code": ("Here's a {plang} implementation:\n\n```\n{sig}\n",
+             "One clean approach in {plang}:\n\n```\n{sig}\n"),
     "reason": ("Let's work through this step by step.\n\nStep 1: Write down what is given.",
                "<thinking>\nFirst, restate the problem, then check small cases.",
                "Reasoning:\n1. Identify the unknowns.\n2. Set up equations."),
@@ -599,9 +602,9 @@ def _saas(r: random.Random, t: _Tenant, sizes: list[int]) -> None:
         created = EPOCH_MS - r.randint(60, 400) * DAY_MS + r.randrange(DAY_MS)
         for j in range(1 if r.random() < 0.7 else 2):    # prod, sometimes a second workload
             ip = f"{prefix}.{r.randint(2, 254)}"
-            acct = _Account("saas", created + j * r.randint(1, 50) * DAY_MS, f"{('ops', 'platform')[j]}@{domain}",
-                            ip, [(ip, "US")], (ua,), payment_fingerprint=pf, card_bin=bin_, org_id=org,
-                            tier="scale", verified=True, keys=2, models=(model,),
+            acct = _Account("saas", created + j * r.randint(1, 50) * DAY_MS,
+                            f"{('ops', 'platform')[j]}@{domain}", ip, [(ip, "US")], (ua,),
+                            payment_fingerprint=pf, card_bin=bin_, org_id=org, tier="scale", verified=True, keys=2, models=(model,),
                             params={"template": tmpl, "brand": brand})
             t.add(acct, _poisson_times(r, EPOCH_MS, END_MS, r.uniform(6, 11), tz, 0.4))
 
@@ -684,7 +687,8 @@ def _farm_crude(r: random.Random, t: _Tenant, sizes: list[int]) -> None:
         t0 = EPOCH_MS + r.randint(2, 20) * DAY_MS + r.randrange(DAY_MS)   # all signups in an hour
         for j in range(size):
             ip = f"{prefix}.{r.randint(2, 254)}"
-            email = "".join(r.choices("abcdefghijklmnopqrstuvwxyz", k=6)) + f"{r.randint(1000, 9999)}@outlook.com"
+            letters = "".join(r.choices("abcdefghijklmnopqrstuvwxyz", k=6))
+            email = f"{letters}{r.randint(1000, 9999)}@outlook.com"                # [a-z]{6}\d{4}
             start = t0 + H_MS + j * H_MS // size                          # hourly, staggered
             times = [start + m * H_MS + r.randint(-1500, 1500) for m in range(78) if r.random() > 0.02]
             t.add(_Account("farm_crude", t0 + r.randrange(55 * MIN_MS), email, ip, [(ip, cc)],
@@ -704,8 +708,9 @@ def _farm_rotating(r: random.Random, t: _Tenant, sizes: list[int]) -> None:
             prefix, cc = ranges[j % 3]
             ips = [(f"{prefix}.{h}", cc) for h in r.sample(range(2, 255), 4)]
             pf, bin_ = r.choice(cards)
-            email = (f"{r.choice(_w('blue|swift|quiet|lucky|red|bright|wild'))}"
-                     f"{r.choice(_w('falcon|river|pixel|tiger|cloud|maple'))}{r.randint(100, 999)}@{r.choice(WEBMAIL[:2])}")
+            handle = r.choice(_w("blue|swift|quiet|lucky|red|bright|wild")) + r.choice(
+                _w("falcon|river|pixel|tiger|cloud|maple"))
+            email = f"{handle}{r.randint(100, 999)}@{r.choice(WEBMAIL[:2])}"
             accts.append(_Account("farm_rotating", t0 + r.randrange(DAY_MS), email, ips[0][0], ips,
                                   ROTATED_UAS, farm_id=f"farm-rotating-{g + 1}",
                                   payment_fingerprint=pf, card_bin=bin_, tier="build"))
@@ -727,7 +732,8 @@ def _farm_careful(r: random.Random, t: _Tenant, sizes: list[int]) -> None:
             created = EPOCH_MS - 2 * DAY_MS + int((j + r.random()) * 28 * DAY_MS / size)   # trickle
             start = created + r.randint(2, 20) * H_MS
             spans.append((start, start + int(r.uniform(2.5, 4.5) * DAY_MS)))             # then abandoned
-            pf, bin_ = r.choice(shared) if r.random() < 0.3 else _card(r, farm_bin if r.random() < 0.9 else None)
+            pf, bin_ = (r.choice(shared) if r.random() < 0.3
+                        else _card(r, farm_bin if r.random() < 0.9 else None))
             accts.append(_Account("farm_careful", created, _email(r), r.choice(pool)[0], pool,
                                   ROTATED_UAS + BROWSER_UAS[:2], farm_id=f"farm-careful-{g + 1}",
                                   payment_fingerprint=pf, card_bin=bin_,
@@ -737,7 +743,8 @@ def _farm_careful(r: random.Random, t: _Tenant, sizes: list[int]) -> None:
         load: dict[tuple[int, int], int] = {}
         for hour in range(min(s for s, _ in spans) // H_MS, END_MS // H_MS):
             live = [j for j, (s, e) in enumerate(spans) if s <= hour * H_MS < e]
-            for ts in sorted(hour * H_MS + r.randrange(H_MS) for _ in range(_poisson(r, len(live) * 13 / 24))):
+            jobs = _poisson(r, len(live) * 13 / 24)      # ~13 requests per live account per day
+            for ts in sorted(hour * H_MS + r.randrange(H_MS) for _ in range(jobs)):
                 day = (ts - EPOCH_MS) // DAY_MS                # least-loaded account today, capped
                 j = min(live, key=lambda k: (load.get((k, day), 0), (k - ts) % size))
                 if load.get((j, day), 0) < CAREFUL_DAILY_CAP:

@@ -40,7 +40,8 @@ class SourceError(Exception):
 class Sniffed:
     format: str  # jsonl | csv | parquet
     compressed: bool
-    kind: str  # requests | accounts
+    kind: str | None  # requests | accounts | None: neither (e.g. a labels file)
+    fields: tuple[str, ...] = ()  # the field names the kind was told from
 
 
 def expand_paths(paths: list[str]) -> list[Path]:
@@ -101,29 +102,35 @@ def sniff(path: Path, fmt: str | None = None) -> Sniffed:
             raise SourceError(f"{path}: a JSON array document; farmhound reads JSON Lines (one object per line)")
     if fmt and fmt != detected:
         raise SourceError(f"{path}: --format {fmt} given, but the content is {detected}")
-    return Sniffed(detected, compressed, _sniff_kind(path, detected, head))
+    fields = _field_names(path, detected, head)
+    # A file with no readable row at all is read as requests, so each bad row is quarantined.
+    kind = kind_of(fields) if fields else "requests"
+    return Sniffed(detected, compressed, kind, tuple(fields))
 
 
-def _sniff_kind(path: Path, fmt: str, head: bytes) -> str:
+def _field_names(path: Path, fmt: str, head: bytes) -> list[str]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         try:
-            return kind_of(pq.ParquetFile(path).schema_arrow.names)
+            return pq.ParquetFile(path).schema_arrow.names
         except Exception as exc:  # pyarrow raises several unrelated types for a bad file
             raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
     lines = head.splitlines()
     if fmt == "csv":
         first = lines[0].decode("utf-8", "replace").lstrip("\ufeff") if lines else ""
-        return kind_of(next(csv.reader([first]), []))
+        return [h.strip() for h in next(csv.reader([first]), [])]
+    names: list[str] = []
     for line in lines[:50]:
         try:
             d = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
         if type(d) is dict:
-            return kind_of(d)
-    return "requests"
+            if kind_of(d):
+                return list(d)
+            names = names or list(d)
+    return names
 
 
 def raw_text(raw: bytes | str | None) -> str | None:

@@ -236,6 +236,12 @@ def _ingest_file(store, path: Path, fmt, on_progress, cancel, max_line_bytes, wo
     except SourceError as exc:
         return IngestSummary(str(path), fmt or "?", "?", "", size, status="failed", error=str(exc))
     label = sniffed.format + (".gz" if sniffed.compressed else "")
+    if sniffed.kind is None:
+        return IngestSummary(
+            str(path), label, "?", sha, size, status="skipped",
+            error=f"{path}: neither request records (no ts, prompt, messages ...) nor account records "
+            f"(no email, payment_fingerprint ...); fields: {', '.join(sniffed.fields[:12])}",
+        )  # fmt: skip
     source = store.begin_source(str(path), size, sha, label, sniffed.kind, None)
     summary = IngestSummary(str(path), label, sniffed.kind, sha, size)
     if source.status == "complete":

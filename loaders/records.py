@@ -59,12 +59,14 @@ def _put(texts: dict, text: str) -> int:
 _xxh3 = xxhash.xxh3_64_intdigest
 
 
-def kind_of(keys) -> str:
-    """'accounts' if the keys look like account records, else 'requests'."""
+def kind_of(keys) -> str | None:
+    """'requests' or 'accounts' by the field names of a row or header; None if neither."""
     keys = set(keys)
-    if keys & ACCOUNT_KEYS and not keys & REQUEST_KEYS:
+    if keys & REQUEST_KEYS:
+        return "requests"
+    if keys & ACCOUNT_KEYS:
         return "accounts"
-    return "requests"
+    return None
 
 
 # -- scalar fields --------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path):
     generate(tmp_path / "c", scale=0.2, seed=4)
     for name in FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    assert (tmp_path / "a" / "requests.jsonl").read_bytes() != (tmp_path / "c" / "requests.jsonl").read_bytes()
+    other = (tmp_path / "c" / "requests.jsonl").read_bytes()
+    assert (tmp_path / "a" / "requests.jsonl").read_bytes() != other
 
 
 def test_summary_matches_the_files(sample):
