@@ -153,7 +153,7 @@ def _summary_table(summaries: list[IngestSummary]) -> Table:
     totals = [sum(getattr(s, k) for s in summaries) for k in ("rows_read", "stored", "duplicates", "quarantined")]
     names = _short_names([s.path for s in summaries])
     table.add_column("file", footer="total", overflow="fold")
-    table.add_column("format", no_wrap=True)
+    table.add_column("format", overflow="fold")
     for name, total in zip(("read", "stored", "dupes", "quarant."), totals):
         table.add_column(name, justify="right", footer=f"{total:,}", no_wrap=True)
     table.add_column("top reasons / status", overflow="fold")
@@ -227,13 +227,14 @@ def info(db: Path, as_json: bool, show_quarantine: int) -> None:
             t = Table(title="Sources", title_justify="left")
             names = _short_names([s.path for s in sources])
             for col, just in (("id", "right"), ("file", "left"), ("format", "left"), ("sha256", "left"),
-                              ("read", "right"), ("stored", "right"), ("dupes", "right"), ("quarant.", "right"),
-                              ("status", "left")):  # fmt: skip
-                t.add_column(col, justify=just, overflow="fold")
+                              ("read", "right"), ("stored", "right"), ("dupes", "right"), ("quarant.", "right")):  # fmt: skip
+                t.add_column(col, justify=just, overflow="fold", no_wrap=col not in ("file", "format"), min_width=8 if col == "file" else None)
             for s in sources:
                 t.add_row(
-                    str(s.id), Text(visible(names[s.path])), f"{s.format} {s.kind}", s.sha256[:12],
-                    f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}", s.status,
+                    str(s.id),
+                    Text(visible(names[s.path])) + ("" if s.status == "complete" else Text(" (partly loaded)", style="yellow")),
+                    f"{s.format} {s.kind}", s.sha256[:8],
+                    f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
                 )  # fmt: skip
             console.print(t)
         reasons = store.quarantine_reasons(limit=10)
