@@ -21,7 +21,10 @@ from rich.text import Text
 from farmhound import __version__
 from farmhound.models import IngestSummary
 from farmhound.safe import visible
-from farmhound.store import DEFAULT_DB, Store, StoreError
+
+# The store (sqlite-utils, which imports pandas) is imported inside the commands: the ingest
+# reader process re-imports this module when it starts, and must start fast.
+DEFAULT_DB = "farmhound.db"
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -40,7 +43,9 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def _open_store(db: Path, readonly: bool = False) -> Store:
+def _open_store(db: Path, readonly: bool = False):
+    from farmhound.store import Store, StoreError
+
     try:
         return Store(db, readonly=readonly)
     except StoreError as exc:

@@ -21,6 +21,8 @@ class SourceRecord:
     duplicates: int
     quarantined: int
     resume_units: int
+    resume_bytes: int
+    resume_lines: int
     options: str | None
     tool_version: str
     started_at: str

@@ -15,9 +15,7 @@ from __future__ import annotations
 import csv
 import glob
 import gzip
-import io
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,12 +150,22 @@ def raw_text(raw: bytes | str | None) -> str | None:
 # -- readers ----------------------------------------------------------------------------------------
 
 
-def _lines(f, max_line: int, skip: int, position) -> Iterator[tuple[int, bytes | RecordError, int]]:
-    """(line number, bytes or RecordError, bytes position) of each non-blank line; bounded memory."""
+class Lines:
+    """Physical lines a reader consumed: lets a chunk of a file report how far it got."""
+
+    count = 0
+
+
+def _lines(f, max_line: int, skip: int, position, end: int | None = None, counter: Lines | None = None):
+    """(line number, bytes or RecordError, bytes position) of each non-blank line; bounded memory.
+
+    Stops at EOF or, when `end` is given, at the first line starting at or after byte `end`.
+    `counter.count` is the number of the last physical line read (blank lines included)."""
     readline = f.readline
-    n = 0
+    counter = counter or Lines()
+    n = counter.count
     units = 0
-    while True:
+    while end is None or position() < end:
         try:
             line = readline(max_line + 1)
         except _GZIP_ERRORS as exc:
@@ -166,6 +174,7 @@ def _lines(f, max_line: int, skip: int, position) -> Iterator[tuple[int, bytes |
         if not line:
             return
         n += 1
+        counter.count = n
         if len(line) > max_line and not line.endswith(b"\n"):
             size = len(line)
             head = line[:RAW_MAX]
@@ -183,21 +192,31 @@ def _lines(f, max_line: int, skip: int, position) -> Iterator[tuple[int, bytes |
             continue
         if line.isspace():
             continue
-        if not line.endswith(b"\n"):
-            # The last line of a truncated file (or a file without a final newline).
-            pass
         units += 1
         if units > skip:
             yield n, line, position()
 
 
-def read_jsonl(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
-    """Units of a JSON Lines file (optionally gzip); each line must hold one JSON object."""
+def read_jsonl(
+    path: Path,
+    compressed: bool,
+    skip: int = 0,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    start: int = 0,
+    end: int | None = None,
+    counter: Lines | None = None,
+):
+    """Units of a JSON Lines file (optionally gzip); each line must hold one JSON object.
+
+    A plain file can be read from byte `start` (a line start) to `end`; line numbers then continue
+    from `counter.count`."""
     loads = orjson.loads
     JSONDecodeError = orjson.JSONDecodeError
     with open(path, "rb") as raw_file:
+        if start:
+            raw_file.seek(start)
         f = gzip.GzipFile(fileobj=raw_file, mode="rb") if compressed else raw_file
-        for n, line, pos in _lines(f, max_line_bytes, skip, raw_file.tell):
+        for n, line, pos in _lines(f, max_line_bytes, skip, raw_file.tell, end, counter):
             if type(line) is RecordError:
                 yield n, line, getattr(line, "raw", b""), pos
                 continue
@@ -209,6 +228,29 @@ def read_jsonl(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int 
             if b"\\u0000" in line:  # rare: only then look for a decoded NUL character
                 value = _nul_error(value) or value
             yield n, value, line, pos
+
+
+def line_bounds(path: Path, start: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    """Split a plain file from byte `start` into (start, end) ranges of about `chunk_bytes` that
+    begin at line starts. Scans for newlines a block at a time, so a huge line costs no memory."""
+    size = path.stat().st_size
+    bounds = []
+    with open(path, "rb") as f:
+        pos = start
+        while pos < size:
+            cut = pos + chunk_bytes
+            if cut < size:
+                f.seek(cut)
+                while block := f.read(1 << 16):
+                    i = block.find(b"\n")
+                    if i >= 0:
+                        cut += i + 1
+                        break
+                    cut += len(block)
+            cut = min(cut, size)
+            bounds.append((pos, cut))
+            pos = cut
+    return bounds
 
 
 def _nul_path(value, path: str = "") -> str | None:

@@ -1,10 +1,14 @@
 """The ingest pipeline: files -> normalised batches -> the store, resumable and cancellable.
 
 For each file: hash it (SHA-256, the source's identity), sniff it, look it up in `sources`
-(already complete: skip; partly loaded by a killed run: resume after the last committed unit),
-then stream it. Parsing and normalising run in a worker process while this process writes, so
-ingest uses both cores; small files are parsed inline. Each batch is one transaction that also
-advances the source's resume offset, so a kill at any point leaves a consistent store.
+(already complete: skip; partly loaded by a killed run: resume after the last committed batch),
+then stream it. Every batch is one transaction that also advances the source's resume point
+(units, byte offset, line), so a kill at any point leaves a consistent store.
+
+Small files are parsed and written inline. For a big file, a reader process parses and normalises
+while this process writes, so both cores work. (Measured and rejected: two processes that each
+parse a byte range of the file and write it in turn. Each write then starts with a page cache the
+other process invalidated, and SQLite's work per row more than doubled.)
 
 Not here: file formats (`formats.py`), field semantics (`records.py`), SQL (`farmhound.store`),
 presentation (the CLI draws progress from the callback).
@@ -15,43 +19,27 @@ from __future__ import annotations
 import gc
 import hashlib
 import multiprocessing as mp
+import os
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
 
 from farmhound.models import IngestSummary
 from farmhound.store import Store
-from loaders.formats import DEFAULT_MAX_LINE_BYTES, READERS, SourceError, Sniffed, expand_paths, raw_text, sniff
-from loaders.records import RecordError, normalise_account, normalise_request
+from loaders.batches import BATCH_ROWS, Batch, chunk_batches, produce_batches, reader_main
+from loaders.formats import DEFAULT_MAX_LINE_BYTES, SourceError, expand_paths, line_bounds, sniff
 
-BATCH_ROWS = 10_000
 WORKER_MIN_BYTES = 8 * 1024 * 1024  # below this, a worker process costs more than it saves
 BULK_INDEX_BYTES = 64 * 1024 * 1024  # loads bigger than this rebuild the pivot indexes afterwards
-_SENT_TEXTS_MAX = 2_000_000
-
-
-@dataclass
-class Batch:
-    """One transaction's worth of normalised rows, as the worker hands it to the writer."""
-
-    rows: list[tuple]
-    prompts: list[tuple[int, bytes]]
-    responses: list[tuple[int, bytes]]
-    account_ids: list[str]
-    quarantine: list[tuple[int, str, str, str | None]]
-    units: int
-    position: int  # bytes of the file consumed (compressed bytes for gzip)
 
 
 @dataclass
 class Progress:
-    """Reported after each batch (and while hashing, with rows = 0)."""
+    """Reported while hashing, after each batch, and while building indexes."""
 
     path: str
     phase: str  # hashing | loading | indexing
@@ -73,102 +61,81 @@ def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> st
     return h.hexdigest()
 
 
-def produce_batches(
-    path: str, sniffed: Sniffed, source_id: int, skip: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
-) -> Iterator[Batch]:
-    """Read, decode and normalise a file into batches. Runs in the worker process (or inline)."""
-    reader = READERS[sniffed.format](Path(path), sniffed.compressed, skip, max_line_bytes)
-    accounts = sniffed.kind == "accounts"
-    sent: set = set()  # text hashes and account ids already handed to the writer travel once
-    rows: list[tuple] = []
-    prompts: dict[int, str] = {}
-    responses: dict[int, str] = {}
-    account_ids: set[str] = set()
-    quarantine: list[tuple] = []
-    units = 0
-    pos = 0
-
-    def flush() -> Batch:
-        nonlocal rows, prompts, responses, account_ids, quarantine, units, sent
-        if len(sent) > _SENT_TEXTS_MAX:
-            sent = set()
-        # Texts travel as UTF-8 bytes: cheaper to pickle and unpickle than str, and the store
-        # casts them back to TEXT inside SQLite.
-        p = [kv for kv in prompts.items() if kv[0] not in sent]
-        r = [kv for kv in responses.items() if kv[0] not in sent]
-        a = [k for k in account_ids if k not in sent]
-        sent.update(prompts)
-        sent.update(responses)
-        sent.update(a)
-        batch = Batch(rows, p, r, a, quarantine, units, pos)
-        rows, prompts, responses, account_ids, quarantine, units = [], {}, {}, set(), [], 0
-        return batch
-
-    for line, value, raw, pos in reader:
-        units += 1
-        try:
-            if type(value) is RecordError:
-                raise value
-            if accounts:
-                rows.append(normalise_account(value))
-            else:
-                row = normalise_request(value, source_id, line, prompts, responses)
-                rows.append(row)
-                account_ids.add(row[4])
-        except RecordError as err:
-            if raw is None:
-                raw = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
-            quarantine.append((line, err.reason, err.detail, raw_text(raw)))
-        if units >= BATCH_ROWS:
-            yield flush()
-    if units:
-        yield flush()
+def _write(store: Store, kind: str, source_id: int, b: Batch) -> None:
+    progress = (b.units, b.position, b.line)
+    if kind == "accounts":
+        store.write_account_batch(source_id, b.rows, b.quarantine, progress)
+    else:
+        store.write_request_batch(source_id, b.rows, b.prompts, b.responses, b.account_ids, b.quarantine, progress)
 
 
-# -- worker process ---------------------------------------------------------------------------------
+# -- one reader process, this process writes --------------------------------------------------------
 
 
-def _worker_main(out: mp.Queue, args: tuple) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
-    gc.disable()  # rows are acyclic; the collector only costs time here (measured: ~25%)
-    try:
-        for batch in produce_batches(*args):
-            out.put(("batch", batch))
-        out.put(("done", None))
-    except SourceError as exc:
-        out.put(("error", str(exc)))
-    except Exception as exc:  # noqa: BLE001 - report, never hang the parent
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
-
-
-def _batches_from_worker(args: tuple, cancel: threading.Event) -> Iterator[Batch]:
+def _batches_from_readers(jobs: list[tuple], cancel: threading.Event) -> Iterator[Batch]:
+    """Batches from reader processes, one per job (produce function, args), taken round-robin:
+    job k yields batches k, k+n, k+2n, ... of the file, so they come out in file order."""
     ctx = mp.get_context("spawn")
-    out = ctx.Queue(maxsize=3)  # bounds memory: at most a few batches in flight
-    proc = ctx.Process(target=_worker_main, args=(out, args), daemon=True, name="farmhound-ingest-worker")
-    proc.start()
+    queues = [ctx.Queue(maxsize=2) for _ in jobs]  # bounds memory: a few batches in flight
+    procs = [
+        ctx.Process(target=reader_main, args=(q, args, produce), daemon=True, name=f"farmhound-reader-{k}")
+        for k, (q, (produce, args)) in enumerate(zip(queues, jobs))
+    ]
+    for p in procs:
+        p.start()
+    finished = [False] * len(jobs)
     try:
-        while not cancel.is_set():
+        k = 0
+        while not all(finished) and not cancel.is_set():
+            if finished[k]:
+                k = (k + 1) % len(jobs)
+                continue
             try:
-                kind, payload = out.get(timeout=0.2)
+                kind, payload = queues[k].get(timeout=0.2)
             except queue.Empty:
-                if not proc.is_alive() and out.empty():
-                    raise SourceError(f"{args[0]}: the ingest worker died (exit code {proc.exitcode})") from None
+                if not procs[k].is_alive() and queues[k].empty():
+                    raise SourceError(f"the ingest reader died (exit code {procs[k].exitcode})") from None
                 continue
             if kind == "batch":
                 yield payload
             elif kind == "error":
                 raise SourceError(payload)
             else:
-                return
+                finished[k] = True
+            k = (k + 1) % len(jobs)
     finally:
-        if proc.is_alive():
-            proc.terminate()
-        proc.join(timeout=5)
-        out.close()
-        out.cancel_join_thread()
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join(timeout=5)
+        for q in queues:
+            q.close()
+            q.cancel_join_thread()
 
 
-# -- the pipeline ---------------------------------------------------------------------------------------
+def _chunk_bytes(path: Path) -> int:
+    """Bytes of a range of about `BATCH_ROWS` lines, from the mean line length of the head."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    mean = len(head) / max(head.count(b"\n"), 1)
+    return int(min(max(mean * BATCH_ROWS, 1 << 20), 64 << 20))
+
+
+def _plan(path: Path, sniffed, source, max_line_bytes: int, use_workers: bool):
+    """How to read a file: (batches, whether line numbers are relative to each batch)."""
+    resume = (source.resume_units, source.resume_bytes, source.resume_lines)
+    args = (str(path), sniffed, source.id, resume, max_line_bytes)
+    if not use_workers:
+        return produce_batches(*args), False
+    if sniffed.format == "jsonl" and not sniffed.compressed:
+        # Two readers each take every other byte range; this process writes them in order.
+        chunks = line_bounds(path, source.resume_bytes, _chunk_bytes(path))
+        jobs = [(chunk_batches, (str(path), sniffed, source.id, chunks[k::2], max_line_bytes)) for k in range(2)]
+        return _batches_from_readers(jobs, _NEVER), True
+    return _batches_from_readers([(produce_batches, args)], _NEVER), False
+
+
+_NEVER = threading.Event()  # readers are stopped by closing their generator, not by this
 
 
 class Cancelled(Exception):
@@ -190,7 +157,7 @@ def ingest(
         fmt: force a container format (jsonl, csv, parquet); default: sniffed from content.
         on_progress: called after each batch; must be cheap.
         cancel: set it to stop between batches (raises `Cancelled`).
-        workers: parse in a worker process (default: for files over 8 MB).
+        workers: use worker processes (default: for files over 8 MB on a machine with 2+ cores).
     Returns:
         One summary per file, in order. A file that cannot be read at all gets status 'failed'
         and an error; the other files still load.
@@ -199,10 +166,11 @@ def ingest(
     """
     cancel = cancel or threading.Event()
     files = expand_paths(paths)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # batches are large acyclic lists: collection passes over them cost ~25%
     total_bytes = sum(f.stat().st_size for f in files)
     bulk = total_bytes >= BULK_INDEX_BYTES and store.request_count() * 2000 < total_bytes
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # batches are large acyclic lists: collection passes over them cost ~25%
+    store.bulk_mode()
     if bulk:
         store.drop_request_indexes()
     summaries = []
@@ -216,10 +184,11 @@ def ingest(
             if on_progress:
                 on_progress(Progress("", "indexing", 0, 0, 0))
             store.ensure_indexes()
+        store.end_bulk_mode()
     return summaries
 
 
-def _ingest_file(store, path: Path, fmt, on_progress, cancel, max_line_bytes, workers) -> IngestSummary:
+def _ingest_file(store: Store, path: Path, fmt, on_progress, cancel, max_line_bytes, workers) -> IngestSummary:
     started = time.perf_counter()
     size = path.stat().st_size
     report = on_progress or (lambda p: None)
@@ -252,19 +221,23 @@ def _ingest_file(store, path: Path, fmt, on_progress, cancel, max_line_bytes, wo
         summary.reasons = dict(store.quarantine_reasons(source.id, limit=100))
         report(Progress(str(path), "loading", size, size, source.rows_read))
         return summary
-    if source.resume_units:
+    if source.resume_units or source.resume_bytes:
         summary.status = "resumed"
-    args = (str(path), sniffed, source.id, source.resume_units, max_line_bytes)
-    use_worker = workers if workers is not None else size >= WORKER_MIN_BYTES
-    batches = _batches_from_worker(args, cancel) if use_worker else produce_batches(*args)
-    write = store.write_account_batch if sniffed.kind == "accounts" else store.write_request_batch
-    rows = source.rows_read
+    big = size >= WORKER_MIN_BYTES and (os.cpu_count() or 1) >= 2
+    use_workers = workers if workers is not None else big
+    batches = None
     try:
+        batches, relative_lines = _plan(path, sniffed, source, max_line_bytes, use_workers)
+        rows = source.rows_read
+        base = source.resume_lines
         for b in batches:
-            if sniffed.kind == "accounts":
-                write(source.id, b.rows, b.quarantine, b.units)
-            else:
-                write(source.id, b.rows, b.prompts, b.responses, b.account_ids, b.quarantine, b.units)
+            if relative_lines:
+                for row in b.rows:
+                    row[2] += base
+                b.quarantine = [(line + base, *rest) for line, *rest in b.quarantine]
+                b.line += base
+                base = b.line
+            _write(store, sniffed.kind, source.id, b)
             rows += b.units
             report(Progress(str(path), "loading", b.position, size, rows))
             if cancel.is_set():
@@ -272,9 +245,8 @@ def _ingest_file(store, path: Path, fmt, on_progress, cancel, max_line_bytes, wo
     except SourceError as exc:
         summary.status, summary.error = "failed", str(exc)
     finally:
-        close = getattr(batches, "close", None)
-        if close:
-            close()
+        if batches is not None:
+            batches.close()
         final = store.find_source(sha, sniffed.kind)
         summary.rows_read, summary.stored = final.rows_read, final.stored
         summary.duplicates, summary.quarantined = final.duplicates, final.quarantined
