@@ -229,11 +229,9 @@ class Store:
         """For the length of an ingest: no fsync per commit. A killed process still leaves a
         consistent store (the OS has every committed write); `end_bulk_mode` makes it durable."""
         self.conn.execute("PRAGMA synchronous=OFF")
-        self.conn.execute("PRAGMA cache_size=-262144")  # 256 MiB
 
     def end_bulk_mode(self) -> None:
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA cache_size=-65536")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # with NORMAL: synced to disk
         self.conn.execute("PRAGMA optimize")
 

@@ -20,7 +20,7 @@ from loaders.formats import READERS, Lines, SourceError, Sniffed, raw_text, read
 from loaders.records import RecordError, normalise_account, normalise_request
 
 BATCH_ROWS = 10_000
-_SENT_MAX = 2_000_000
+_SENT_MAX = 200_000  # bounds the reader's memory; a repeat after a reset only costs an ignored insert
 
 
 @dataclass
@@ -75,13 +75,12 @@ class _Batcher:
         sent = self.sent
         if len(sent) > _SENT_MAX:
             sent.clear()
+        # Responses almost never repeat, so they are not worth remembering.
         p = [kv for kv in prompts.items() if kv[0] not in sent]
-        r = [kv for kv in responses.items() if kv[0] not in sent]
         a = [k for k in account_ids if k not in sent]
         sent.update(prompts)
-        sent.update(responses)
         sent.update(a)
-        return Batch(rows, p, r, a, quarantine, n, pos, line)
+        return Batch(rows, p, list(responses.items()), a, quarantine, n, pos, line)
 
 
 def produce_batches(
