@@ -39,7 +39,7 @@ db_option = click.option(
 
 
 def _fail(message: str) -> None:
-    err_console.print(Text(f"error: {message}", style="bold red"))
+    err_console.print(Text(f"error: {visible(message)}", style="bold red"), soft_wrap=True)
     sys.exit(1)
 
 
@@ -182,7 +182,7 @@ def _print_accounting(summaries: list[IngestSummary]) -> None:
     for s in summaries:
         if s.error:
             style = "yellow" if s.status == "skipped" else "red"
-            err_console.print(Text(f"{s.status}: {visible(s.error)}", style=style))
+            err_console.print(Text(f"{s.status}: {visible(s.error)}", style=style), soft_wrap=True)
         elif s.rows_read != s.stored + s.duplicates + s.quarantined:  # must never happen
             err_console.print(Text(f"{visible(s.path)}: row accounting does not add up", style="bold red"))
     if any(s.quarantined for s in summaries):

@@ -138,9 +138,9 @@ def raw_text(raw: bytes | str | None) -> str | None:
     if isinstance(raw, bytes):
         cut = raw[:RAW_MAX]
         text = cut.decode("utf-8", "backslashreplace")
-    else:
-        text = raw[:RAW_MAX]
-        cut = raw
+    else:  # CSV text decoded with surrogateescape: show undecodable bytes as escapes
+        cut = raw[:RAW_MAX]
+        text = cut.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     text = text.rstrip("\r\n")
     if len(cut) < len(raw):
         text += f" …[{len(raw):,} bytes, truncated]"
@@ -303,7 +303,8 @@ def read_csv(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int = 
         def text_lines():
             nonlocal line_no
             for n, line, _pos in _lines(f, max_line_bytes, 0, raw_file.tell):
-                line_no = n
+                if not consumed:
+                    line_no = n  # the first physical line of the record being read
                 if type(line) is RecordError:
                     events.append(line)
                     consumed.append(raw_text(getattr(line, "raw", b"")) or "")
@@ -327,7 +328,6 @@ def read_csv(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int = 
         consumed.clear()
         units = 0
         while True:
-            start = line_no + 1
             try:
                 row = next(reader)
                 err = None
@@ -337,6 +337,7 @@ def read_csv(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int = 
                 row, err = None, RecordError("invalid CSV", str(exc))
             raw = "".join(consumed)
             consumed.clear()
+            start = line_no
             if row is not None and row and row[0] == _OVERSIZE:
                 err = events.pop(0)
             if row is not None and not err and not any(row):
