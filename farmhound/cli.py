@@ -85,7 +85,8 @@ class _RateColumn(ProgressColumn):
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="Force the container format (default: sniffed from content).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file (a list when several).")
 @click.option("--max-line-bytes", type=click.IntRange(1024), default=16 * 1024 * 1024, show_default=True, help="Longer lines are quarantined, never held in memory.")
-def ingest(paths: tuple[str, ...], db: Path, fmt: str | None, as_json: bool, max_line_bytes: int) -> None:
+@click.option("--readers/--no-readers", default=True, show_default=True, help="Parse big files in reader processes while this one writes (uses every core).")
+def ingest(paths: tuple[str, ...], db: Path, fmt: str | None, as_json: bool, max_line_bytes: int, readers: bool) -> None:
     """Load request logs and account records into the store.
 
     PATHS are files, folders (searched recursively) or glob patterns, of JSON Lines, CSV or Parquet,
@@ -124,7 +125,9 @@ def ingest(paths: tuple[str, ...], db: Path, fmt: str | None, as_json: bool, max
 
     try:
         with progress:
-            summaries = run_ingest(store, list(paths), fmt, on_progress, max_line_bytes=max_line_bytes)
+            summaries = run_ingest(
+                store, list(paths), fmt, on_progress, max_line_bytes=max_line_bytes, workers=None if readers else False
+            )
     except SourceError as exc:
         _fail(str(exc))
     except (KeyboardInterrupt, Cancelled):
