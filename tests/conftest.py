@@ -1,9 +1,6 @@
-"""Shared fixtures: a fresh store on disk and helpers that write small export files."""
-
-from __future__ import annotations
+"""Shared fixtures and tiny-file helpers for the ingest tests."""
 
 import gzip
-from pathlib import Path
 
 import orjson
 import pytest
@@ -13,29 +10,29 @@ from farmhound.store import Store
 
 @pytest.fixture
 def fresh_store(tmp_path):
+    """An empty farmhound store in a temporary folder, closed after the test."""
     store = Store(tmp_path / "t.db")
     yield store
     store.close()
 
 
 def request(i: int, **over) -> dict:
-    rec = {
+    """A small valid canonical request record number `i` (seven accounts, one /24)."""
+    row = {
         "request_id": f"r{i}",
         "ts": 1_776_816_000 + i,
         "account_id": f"acct_{i % 7}",
         "ip": f"203.0.113.{i % 250}",
-        "user_agent": "openai-python/1.54.3",
-        "model": "m1",
-        "messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": f"task {i}"}],
+        "model": "model-a",
+        "prompt": f"please solve task {i}",
         "response": f"answer {i}",
-        "input_tokens": 10,
-        "output_tokens": 20,
     }
-    rec.update(over)
-    return rec
+    row.update(over)
+    return row
 
 
-def write_jsonl(path: Path, records, gz: bool = False) -> Path:
-    data = b"".join((r if isinstance(r, bytes) else orjson.dumps(r)) + b"\n" for r in records)
+def write_jsonl(path, rows, gz: bool = False):
+    """Write rows (dicts, or bytes written as they are) one per line; gzip if asked."""
+    data = b"".join((r if isinstance(r, bytes) else orjson.dumps(r)) + b"\n" for r in rows)
     path.write_bytes(gzip.compress(data) if gz else data)
     return path
