@@ -174,7 +174,7 @@ def parse_ts(v, key: str = "ts") -> int:
             ms = v / 1000
         else:
             ms = v / 1_000_000
-        if ms != ms:  # NaN
+        if ms != ms or ms in (float("inf"), float("-inf")):  # NaN, inf
             raise RecordError("unparsable timestamp", f"{key} = {v!r}")
         ms = round(ms)
     else:
@@ -385,6 +385,8 @@ def normalise_request(d: dict, source_id: int, line: int, prompts: dict, respons
     for i in _INT_COLUMNS:
         if type(row[i]) is not int and row[i] is not None:
             row[i] = _int(d, REQUEST_FIELD_NAMES[i])
+        if row[i] is not None and not -(1 << 63) <= row[i] < 1 << 63:
+            raise RecordError("number out of range", f"{REQUEST_FIELD_NAMES[i]} = {_short(row[i])}")
     for i in _NUM_COLUMNS:
         v = row[i]
         if type(v) is not float and type(v) is not int and v is not None:
