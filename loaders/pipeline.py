@@ -72,9 +72,10 @@ def _write(store: Store, kind: str, source_id: int, b: Batch) -> None:
 # -- one reader process, this process writes --------------------------------------------------------
 
 
-def _batches_from_readers(jobs: list[tuple], cancel: threading.Event) -> Iterator[Batch]:
+def _batches_from_readers(jobs: list[tuple]) -> Iterator[Batch]:
     """Batches from reader processes, one per job (produce function, args), taken round-robin:
-    job k yields batches k, k+n, k+2n, ... of the file, so they come out in file order."""
+    job k yields batches k, k+n, k+2n, ... of the file, so they come out in file order. The
+    readers stop when the caller closes this generator."""
     ctx = mp.get_context("spawn")
     queues = [ctx.Queue(maxsize=2) for _ in jobs]  # bounds memory: a few batches in flight
     procs = [
@@ -86,7 +87,7 @@ def _batches_from_readers(jobs: list[tuple], cancel: threading.Event) -> Iterato
     finished = [False] * len(jobs)
     try:
         k = 0
-        while not all(finished) and not cancel.is_set():
+        while not all(finished):
             if finished[k]:
                 k = (k + 1) % len(jobs)
                 continue
@@ -131,11 +132,9 @@ def _plan(path: Path, sniffed, source, max_line_bytes: int, use_workers: bool):
         # Two readers each take every other byte range; this process writes them in order.
         chunks = line_bounds(path, source.resume_bytes, _chunk_bytes(path))
         jobs = [(chunk_batches, (str(path), sniffed, source.id, chunks[k::2], max_line_bytes)) for k in range(2)]
-        return _batches_from_readers(jobs, _NEVER), True
-    return _batches_from_readers([(produce_batches, args)], _NEVER), False
+        return _batches_from_readers(jobs), True
+    return _batches_from_readers([(produce_batches, args)]), False
 
-
-_NEVER = threading.Event()  # readers are stopped by closing their generator, not by this
 
 
 class Cancelled(Exception):

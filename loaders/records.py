@@ -43,11 +43,6 @@ class RecordError(Exception):
         self.detail = detail
 
 
-def text_hash(text: str) -> int:
-    """The 63-bit hash of a prompt or response text (xxh3; fits SQLite's signed INTEGER)."""
-    return xxhash.xxh3_64_intdigest(text.encode()) & _MASK63
-
-
 def _put(texts: dict, text: str) -> int:
     """Add `text` to a {hash: UTF-8 bytes} batch dict and return its hash."""
     b = text.encode()
