@@ -57,7 +57,7 @@ def generate(path: Path, rows: int, seed: int = 1, accounts: int = 20_000) -> in
             msgs.append({"role": "user", "content": f"#{i} " + _text(rng, pool, 450)})
             rec = {
                 "request_id": f"req_{seed}_{i:09d}",
-                "ts": ts if i % 3 else f"2026-04-22T00:00:00Z" if i == 0 else ts / 1000,
+                "ts": ts if i % 3 else "2026-04-22T00:00:00Z" if i == 0 else ts / 1000,
                 "account_id": f"acct_{acct:06d}",
                 "api_key_id": f"key_{acct:06d}_{acct % 3}",
                 "org_id": f"org_{acct // 40:05d}",

@@ -18,16 +18,16 @@ from __future__ import annotations
 import csv
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import orjson
 
 __all__ = ["SampleSummary", "generate", "POPULATIONS"]
 
-EPOCH = datetime(2026, 4, 22, tzinfo=timezone.utc)   # window start; never the current time
+EPOCH = datetime(2026, 4, 22, tzinfo=UTC)   # window start; never the current time
 DAYS = 30
 MIN_MS, H_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
 EPOCH_MS = int(EPOCH.timestamp()) * 1000
@@ -557,9 +557,9 @@ def _res_ip(r: random.Random, cc: str) -> str:
 
 
 def _email(r: random.Random, domain: str | None = None) -> str:
-    f, l = r.choice(FIRST), r.choice(LAST)
-    local = r.choice((f"{f}.{l}", f"{f}{l}{r.randint(1, 99)}", f"{f[0]}{l}",
-                      f"{f}_{r.randint(1970, 2006)}", f"{l}.{f}{r.randint(1, 9)}"))
+    f, last = r.choice(FIRST), r.choice(LAST)
+    local = r.choice((f"{f}.{last}", f"{f}{last}{r.randint(1, 99)}", f"{f[0]}{last}",
+                      f"{f}_{r.randint(1970, 2006)}", f"{last}.{f}{r.randint(1, 9)}"))
     return f"{local}@{domain or r.choice(WEBMAIL)}"
 
 

@@ -8,9 +8,9 @@ sqlite-utils or pandas.
 from __future__ import annotations
 
 import gc
+import multiprocessing as mp
 import os
 import queue
-import multiprocessing as mp
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import orjson
 
-from loaders.formats import READERS, Lines, SourceError, Sniffed, raw_text, read_jsonl
+from loaders.formats import READERS, Lines, Sniffed, SourceError, raw_text, read_jsonl
 from loaders.records import RecordError, normalise_account, normalise_request
 
-BATCH_ROWS = 10_000
+BATCH_ROWS = 5_000
 _SENT_MAX = 200_000  # bounds the reader's memory; a repeat after a reset only costs an ignored insert
 
 
@@ -30,8 +30,8 @@ class Batch:
     """One transaction's worth of normalised rows."""
 
     rows: list[list]
-    prompts: list[tuple[int, bytes]]
-    responses: list[tuple[int, bytes]]
+    prompts: list[tuple[int, str]]
+    responses: list[tuple[int, str]]
     account_ids: list[str]
     quarantine: list[tuple[int, str, str, str | None]]
     units: int  # input units (non-blank lines / records) consumed
@@ -126,6 +126,7 @@ def reader_main(out: mp.Queue, args: tuple, produce=produce_batches) -> None:
                     break
                 except queue.Full:
                     if os.getppid() != parent:
+                        out.cancel_join_thread()  # the queued batch can never be read: drop it
                         return
         out.put(("done", None))
     except SourceError as exc:

@@ -28,6 +28,7 @@ RAW_MAX = 4096  # bytes of a rejected row kept in quarantine
 FORMATS = ("jsonl", "csv", "parquet")
 EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
 _GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
+BOM = b"\xef\xbb\xbf"
 
 
 class SourceError(Exception):
@@ -87,15 +88,11 @@ def sniff(path: Path, fmt: str | None = None) -> Sniffed:
     if magic == b"PAR1":
         detected = "parquet"
     else:
-        try:
-            with _open(path, compressed) as f:
-                head = f.read(64 * 1024)
-        except _GZIP_ERRORS:
-            head = b""  # unreadable gzip: the reader reports it as a row-level error
-        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        head = _head(path, compressed)
+        stripped = head.lstrip(BOM + b" \t\r\n")
         if compressed and stripped[:4] == b"PAR1":
             raise SourceError(f"{path}: gzip-compressed Parquet is not supported; decompress it first")
-        detected = "jsonl" if stripped[:1] in (b"{", b"[") or not stripped else "csv"
+        detected = "jsonl" if stripped[:1] in (b"{", b"[") or not stripped or _mostly_json(stripped) else "csv"
         if stripped[:1] == b"[" and not path.name.removesuffix(".gz").endswith((".jsonl", ".ndjson")):
             raise SourceError(f"{path}: a JSON array document; farmhound reads JSON Lines (one object per line)")
     if fmt and fmt != detected:
@@ -106,6 +103,26 @@ def sniff(path: Path, fmt: str | None = None) -> Sniffed:
     return Sniffed(detected, compressed, kind, tuple(fields))
 
 
+def _head(path: Path, compressed: bool, size: int = 64 * 1024) -> bytes:
+    """The first `size` bytes of the (decompressed) content; of a damaged gzip, what decompresses
+    before the damage (the reader reports the damage itself as a row-level error)."""
+    parts: list[bytes] = []
+    try:
+        with _open(path, compressed) as f:
+            while size > 0 and (part := f.read(min(size, 4096))):
+                parts.append(part)
+                size -= len(part)
+    except _GZIP_ERRORS:
+        pass
+    return b"".join(parts)
+
+
+def _mostly_json(head: bytes) -> bool:
+    """JSON Lines whose first lines include junk (a banner, a log prefix): most lines are objects."""
+    lines = [line for line in head.splitlines()[:50] if line.strip()]
+    return len(lines) > 1 and sum(line.lstrip()[:1] == b"{" for line in lines) * 2 > len(lines)
+
+
 def _field_names(path: Path, fmt: str, head: bytes) -> list[str]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -114,7 +131,7 @@ def _field_names(path: Path, fmt: str, head: bytes) -> list[str]:
             return pq.ParquetFile(path).schema_arrow.names
         except Exception as exc:  # pyarrow raises several unrelated types for a bad file
             raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
-    lines = head.splitlines()
+    lines = head.removeprefix(BOM).splitlines()
     if fmt == "csv":
         first = lines[0].decode("utf-8", "replace").lstrip("\ufeff") if lines else ""
         return [h.strip() for h in next(csv.reader([first]), [])]
@@ -156,27 +173,31 @@ class Lines:
     count = 0
 
 
-def _lines(f, max_line: int, skip: int, position, end: int | None = None, counter: Lines | None = None):
+def _lines(f, max_line: int, skip: int, tell=None, start: int = 0, end: int | None = None,
+           counter: Lines | None = None):  # fmt: skip
     """(line number, bytes or RecordError, bytes position) of each non-blank line; bounded memory.
 
+    The position is `tell()` (the compressed bytes under a gzip stream) or, for a plain file read
+    from byte `start`, counted: a system call per line would cost a fifth of the reading time.
     Stops at EOF or, when `end` is given, at the first line starting at or after byte `end`.
     `counter.count` is the number of the last physical line read (blank lines included)."""
     readline = f.readline
     counter = counter or Lines()
     n = counter.count
     units = 0
-    while end is None or position() < end:
+    pos = tell() if tell else start
+    while end is None or pos < end:
         try:
             line = readline(max_line + 1)
         except _GZIP_ERRORS as exc:
-            yield n + 1, RecordError("corrupt gzip", f"decompression failed after line {n}: {exc}"), position()
+            yield n + 1, RecordError("corrupt gzip", f"decompression failed after line {n}: {exc}"), tell()
             return
         if not line:
             return
         n += 1
         counter.count = n
-        if len(line) > max_line and not line.endswith(b"\n"):
-            size = len(line)
+        size = len(line)
+        if size > max_line and not line.endswith(b"\n"):
             head = line[:RAW_MAX]
             try:
                 while line and not line.endswith(b"\n"):
@@ -184,17 +205,19 @@ def _lines(f, max_line: int, skip: int, position, end: int | None = None, counte
                     size += len(line)
             except _GZIP_ERRORS:
                 pass  # the next read raises again and reports it
+            pos = tell() if tell else pos + size
             err = RecordError("line too long", f"{size:,} bytes, over the {max_line:,}-byte limit")
             err.raw = head + b" ..."
             units += 1
             if units > skip:
-                yield n, err, position()
+                yield n, err, pos
             continue
+        pos = tell() if tell else pos + size
         if line.isspace():
             continue
         units += 1
         if units > skip:
-            yield n, line, position()
+            yield n, line, pos
 
 
 def read_jsonl(
@@ -216,7 +239,14 @@ def read_jsonl(
         if start:
             raw_file.seek(start)
         f = gzip.GzipFile(fileobj=raw_file, mode="rb") if compressed else raw_file
-        for n, line, pos in _lines(f, max_line_bytes, skip, raw_file.tell, end, counter):
+        if not start:
+            try:
+                if f.peek(3)[:3] == BOM:  # some Windows tools write one: it is not part of row 1
+                    start = len(f.read(3))
+            except _GZIP_ERRORS:
+                pass  # the first read reports it
+        tell = raw_file.tell if compressed else None
+        for n, line, pos in _lines(f, max_line_bytes, skip, tell, start, end, counter):
             if type(line) is RecordError:
                 yield n, line, getattr(line, "raw", b""), pos
                 continue

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from farmhound.models import IngestSummary
 from farmhound.store import Store
 from loaders.batches import BATCH_ROWS, Batch, chunk_batches, produce_batches, reader_main
@@ -61,12 +60,14 @@ def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> st
     return h.hexdigest()
 
 
-def _write(store: Store, kind: str, source_id: int, b: Batch) -> None:
+def _write(store: Store, kind: str, source_id: int, b: Batch, line_offset: int) -> None:
     progress = (b.units, b.position, b.line)
     if kind == "accounts":
         store.write_account_batch(source_id, b.rows, b.quarantine, progress)
     else:
-        store.write_request_batch(source_id, b.rows, b.prompts, b.responses, b.account_ids, b.quarantine, progress)
+        store.write_request_batch(
+            source_id, b.rows, b.prompts, b.responses, b.account_ids, b.quarantine, progress, line_offset
+        )
 
 
 # -- one reader process, this process writes --------------------------------------------------------
@@ -77,7 +78,7 @@ def _batches_from_readers(jobs: list[tuple]) -> Iterator[Batch]:
     job k yields batches k, k+n, k+2n, ... of the file, so they come out in file order. The
     readers stop when the caller closes this generator."""
     ctx = mp.get_context("spawn")
-    queues = [ctx.Queue(maxsize=2) for _ in jobs]  # bounds memory: a few batches in flight
+    queues = [ctx.Queue(maxsize=1) for _ in jobs]  # bounds memory: a few batches in flight
     procs = [
         ctx.Process(target=reader_main, args=(q, args, produce), daemon=True, name=f"farmhound-reader-{k}")
         for k, (q, (produce, args)) in enumerate(zip(queues, jobs))
@@ -169,7 +170,7 @@ def ingest(
     bulk = total_bytes >= BULK_INDEX_BYTES and store.request_count() * 2000 < total_bytes
     gc_was_enabled = gc.isenabled()
     gc.disable()  # batches are large acyclic lists: collection passes over them cost ~25%
-    store.bulk_mode()
+    store.bulk_mode(rollback_journal=bulk)
     if bulk:
         store.drop_request_indexes()
     summaries = []
@@ -230,13 +231,12 @@ def _ingest_file(store: Store, path: Path, fmt, on_progress, cancel, max_line_by
         rows = source.rows_read
         base = source.resume_lines
         for b in batches:
+            offset = base if relative_lines else 0
             if relative_lines:
-                for row in b.rows:
-                    row[2] += base
                 b.quarantine = [(line + base, *rest) for line, *rest in b.quarantine]
                 b.line += base
                 base = b.line
-            _write(store, sniffed.kind, source.id, b)
+            _write(store, sniffed.kind, source.id, b, offset)
             rows += b.units
             report(Progress(str(path), "loading", b.position, size, rows))
             if cancel.is_set():

@@ -44,10 +44,9 @@ class RecordError(Exception):
 
 
 def _put(texts: dict, text: str) -> int:
-    """Add `text` to a {hash: UTF-8 bytes} batch dict and return its hash."""
-    b = text.encode()
-    h = _xxh3(b) & _MASK63
-    texts[h] = b
+    """Add `text` to a {hash: text} batch dict and return its hash."""
+    h = _xxh3(text.encode()) & _MASK63
+    texts[h] = text
     return h
 
 
@@ -122,6 +121,10 @@ def _num(d: dict, key: str) -> float | int | None:
     if t is int or t is float:
         return v
     if t is str:
+        try:  # "350" from a CSV export is 350, as in the JSON export of the same row
+            return int(v)
+        except ValueError:
+            pass
         try:
             return float(v)
         except ValueError:
@@ -186,6 +189,8 @@ def ip_prefix(ip: str) -> str | None:
     """The /24 of an IPv4 address or the /48 of an IPv6 address; None if it is not an address.
 
     Tolerates a port suffix and a masked last octet (Azure logs write `203.0.113.xxx`)."""
+    if ip[:1] == "[":  # [IPv6]:port
+        ip = ip[1:].partition("]")[0]
     if ":" in ip:
         if ip.count(":") > 1:
             return _v6_prefix(ip)
@@ -312,7 +317,7 @@ def normalise_request(d: dict, source_id: int, line: int, prompts: dict, respons
 
     The per-row hot path of ingest: every field takes a fast path when it already has the expected
     type and falls back to the converting validators otherwise. Readers have already rejected rows
-    holding NUL characters. Texts go into `prompts` / `responses` ({hash: UTF-8 bytes}) only when
+    holding NUL characters. Texts go into `prompts` / `responses` ({hash: text}) only when
     the whole row is valid.
     Raises:
         RecordError: the row is missing a required field or has a value of the wrong type.
@@ -365,11 +370,7 @@ def normalise_request(d: dict, source_id: int, line: int, prompts: dict, respons
     row = [
         None, source_id, line, ts, acct,
         get("api_key_id"), get("org_id"), ip or None, prefix, get("user_agent"), get("country"), get("model"),
-        None if system is None else _put(prompts, system),
-        None if prompt is None else _put(prompts, prompt),
-        None if conversation is None else _put(prompts, conversation),
-        None if response is None else _put(responses, response),
-        turns,
+        system, prompt, conversation, response, turns,
         get("input_tokens"), get("output_tokens"), get("max_tokens"), get("temperature"), get("latency_ms"),
         get("status"),
     ]  # fmt: skip
@@ -389,9 +390,13 @@ def normalise_request(d: dict, source_id: int, line: int, prompts: dict, respons
     request_id = get("request_id")
     if type(request_id) is not str or not request_id:
         request_id = _str(d, "request_id") if request_id not in (None, "") else None
-        if request_id is None:
-            # No id in the export: a hash of the normalised content keeps re-ingest idempotent.
-            request_id = "h:" + xxhash.xxh3_128_hexdigest(orjson.dumps(row[3:]))
+    # The row is valid: only now do its texts join the batch.
+    for i, texts in _TEXT_COLUMNS:
+        if row[i] is not None:
+            row[i] = _put(prompts if texts == "prompts" else responses, row[i])
+    if request_id is None:
+        # No id in the export: a hash of the normalised content keeps re-ingest idempotent.
+        request_id = "h:" + xxhash.xxh3_128_hexdigest(orjson.dumps(row[3:]))
     row[0] = request_id
     return row
 
@@ -405,6 +410,7 @@ REQUEST_FIELD_NAMES = (
 _STRING_COLUMNS = (5, 6, 9, 10, 11, 22)
 _INT_COLUMNS = (17, 18, 19)
 _NUM_COLUMNS = (20, 21)
+_TEXT_COLUMNS = ((12, "prompts"), (13, "prompts"), (14, "prompts"), (15, "responses"))
 
 
 _TRUE = {"true", "1", "yes", "y", "t"}
