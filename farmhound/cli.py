@@ -21,6 +21,7 @@ from rich.text import Text
 from farmhound import __version__
 from farmhound.models import IngestSummary
 from farmhound.safe import visible
+from loaders.exports import load_all as load_exports
 
 # The store (sqlite-utils, which imports pandas) is imported inside the commands: the ingest
 # reader process re-imports this module when it starts, and must start fast.
@@ -82,27 +83,53 @@ class _RateColumn(ProgressColumn):
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="Force the container format (default: sniffed from content).")
+@click.option("--format", "fmt", type=click.Choice(list(load_exports())), help="Force the export format (default: sniffed from content).")
+@click.option("--account-field", metavar="PATH", help="The source field (dotted path) that holds the account; default per format (see `farmhound formats`).")
+@click.option("--map", "maps", multiple=True, metavar="CANONICAL=PATH", help="Map a canonical field to a source field (dotted path), for exports of unknown layout. Repeatable.")
+@click.option("--map-file", type=click.Path(dir_okay=False, path_type=Path), help="Load a field map (and account field, format) from a TOML file.")
+@click.option("--save-map", type=click.Path(dir_okay=False, path_type=Path), help="Save the given --map / --account-field / --format to a TOML file for next time.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file (a list when several).")
 @click.option("--max-line-bytes", type=click.IntRange(1024), default=16 * 1024 * 1024, show_default=True, help="Longer lines are quarantined, never held in memory.")
 @click.option("--readers/--no-readers", default=True, show_default=True, help="Parse big files in reader processes while this one writes (uses every core).")
-def ingest(paths: tuple[str, ...], db: Path, fmt: str | None, as_json: bool, max_line_bytes: int, readers: bool) -> None:
+def ingest(
+    paths: tuple[str, ...], db: Path, fmt: str | None, account_field: str | None, maps: tuple[str, ...],
+    map_file: Path | None, save_map: Path | None, as_json: bool, max_line_bytes: int, readers: bool,
+) -> None:  # fmt: skip
     """Load request logs and account records into the store.
 
-    PATHS are files, folders (searched recursively) or glob patterns, of JSON Lines, CSV or Parquet,
-    each optionally gzip-compressed. Re-running stores nothing twice; an interrupted run resumes.
+    PATHS are files, folders (searched recursively) or glob patterns, of JSON Lines, JSON, CSV or
+    Parquet, each optionally gzip-compressed, in the canonical format or a known export format
+    (LiteLLM, Bedrock, OpenAI and Anthropic batches, Langfuse, Helicone, OpenRouter; sniffed from
+    content). Re-running stores nothing twice; an interrupted run resumes.
 
     \b
     Example:
       farmhound ingest sample_logs/ --db case.db
       farmhound ingest 'exports/**/*.jsonl.gz' --json
+      farmhound ingest spend_logs.csv --format litellm --account-field end_user
+      farmhound ingest events.jsonl --map account_id=actor.email --map ts=event.time --save-map events.toml
     """
     # sqlite-utils imports pandas only to map pandas column types, which ingest never writes:
     # keeping it out saves about 90 MB of this process's memory.
     sys.modules.setdefault("pandas", None)
+    from loaders.fieldmap import FieldMapError, load_map, parse_map
+    from loaders.fieldmap import save_map as write_map
     from loaders.formats import SourceError
     from loaders.pipeline import Cancelled
     from loaders.pipeline import ingest as run_ingest
+
+    try:
+        field_map: dict[str, str] = {}
+        if map_file:
+            field_map, file_account, file_fmt = load_map(map_file)
+            account_field, fmt = account_field or file_account, fmt or file_fmt
+            if fmt and fmt not in load_exports():
+                raise FieldMapError(f"{map_file}: unknown format {fmt!r}")
+        field_map.update(parse_map(maps))
+        if save_map:
+            write_map(save_map, field_map, account_field, fmt)
+    except FieldMapError as exc:
+        raise click.UsageError(str(exc)) from None
 
     store = _open_store(db)
     progress = Progress(
@@ -130,8 +157,9 @@ def ingest(paths: tuple[str, ...], db: Path, fmt: str | None, as_json: bool, max
     try:
         with progress:
             summaries = run_ingest(
-                store, list(paths), fmt, on_progress, max_line_bytes=max_line_bytes, workers=None if readers else False
-            )
+                store, list(paths), fmt, on_progress, max_line_bytes=max_line_bytes,
+                workers=None if readers else False, account_field=account_field, field_map=field_map or None,
+            )  # fmt: skip
     except SourceError as exc:
         _fail(str(exc))
     except (KeyboardInterrupt, Cancelled):
@@ -179,10 +207,21 @@ def _summary_table(summaries: list[IngestSummary]) -> Table:
                 note.append("; ")
             note.append(visible(s.status), style={"failed": "red", "skipped": "yellow"}.get(s.status, "dim"))
         table.add_row(
-            Text(visible(names[s.path])), f"{s.format} {s.kind}",
+            Text(visible(names[s.path])), _format_label(s.format, s.kind, s.options),
             f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}", note,
         )  # fmt: skip
     return table
+
+
+def _format_label(container: str, kind: str, options: dict) -> Text:
+    """`jsonl requests`, or `litellm jsonl.gz` for an export format, with the account field chosen."""
+    export = options.get("format", "canonical")
+    label = f"{container} {kind}" if export == "canonical" else f"{export} {container}"
+    if options.get("account_field"):
+        label += f" (account: {options['account_field']})"
+    if options.get("map"):
+        label += " (mapped)"
+    return Text(visible(label))
 
 
 def _print_accounting(summaries: list[IngestSummary]) -> None:
@@ -192,9 +231,48 @@ def _print_accounting(summaries: list[IngestSummary]) -> None:
             err_console.print(Text(f"{s.status}: {visible(s.error)}", style=style), soft_wrap=True)
         elif s.rows_read != s.stored + s.duplicates + s.quarantined:  # must never happen
             err_console.print(Text(f"{visible(s.path)}: row accounting does not add up", style="bold red"))
+        if s.notes:
+            lacks = "; ".join(
+                f"{visible(n)}: {c:,} row{'' if c == 1 else 's'}" for n, c in sorted(s.notes.items(), key=lambda kv: -kv[1])
+            )
+            console.print(Text(f"{visible(Path(s.path).name)}: {lacks}", style="dim"), soft_wrap=True)
     if any(s.quarantined for s in summaries):
         console.print(Text("Every row read is stored, a duplicate, or quarantined. See the quarantined rows "
                            "(file, line, reason, raw text) with: farmhound info --quarantine 50", style="dim"))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the formats as a JSON list.")
+def formats(as_json: bool) -> None:
+    """List the export formats ingest reads: how each is told, its default account field, and what
+    it lacks (stored as missing, never invented).
+
+    \b
+    Example:
+      farmhound formats
+      farmhound ingest spend_logs.jsonl --format litellm --account-field end_user
+    """
+    exports = load_exports().values()
+    if as_json:
+        out = [
+            {"name": e.name, "title": e.title, "kind": e.kind, "account_fields": list(e.account_fields),
+             "lacks": sorted(e.lacks), "companion": e.companion}
+            for e in exports
+        ]  # fmt: skip
+        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table(title="Export formats (sniffed from content; --format forces one)", title_justify="left")
+    table.add_column("--format")
+    table.add_column("what")
+    table.add_column("account (first with a value; --account-field overrides)", overflow="fold")
+    table.add_column("lacks", overflow="fold")
+    for e in exports:
+        what = e.title + (f" (joined with {e.companion} on {e.join_key})" if e.companion else "")
+        if e.kind == "companion":
+            what += " (completes another format's rows)"
+        accounts = "" if e.kind == "companion" else ", ".join(e.account_fields)
+        table.add_row(e.name, what, accounts, ", ".join(sorted(e.lacks)) or "-")
+    console.print(table)
 
 
 # -- info -------------------------------------------------------------------------------------------
@@ -245,7 +323,7 @@ def info(db: Path, as_json: bool, show_quarantine: int) -> None:
                 t.add_row(
                     str(s.id),
                     Text(visible(names[s.path])) + ("" if s.status == "complete" else Text(" (partly loaded)", style="yellow")),
-                    f"{s.format} {s.kind}", s.sha256[:8],
+                    _format_label(s.format, s.kind, orjson.loads(s.options) if s.options else {}), s.sha256[:8],
                     f"{s.rows_read:,}", f"{s.stored:,}", f"{s.duplicates:,}", f"{s.quarantined:,}",
                 )  # fmt: skip
             console.print(t)
@@ -275,19 +353,23 @@ def info(db: Path, as_json: bool, show_quarantine: int) -> None:
 
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("farmhound-sample"), show_default=True, help="Folder to write into.")
-@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True, help="Size of the tenant base (1 = ~20k requests).")
+@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True, help="Size of the tenant base (1 = ~500 accounts, ~13k requests).")
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed; the same seed gives the same files.")
-def sample(out: Path, scale: float, seed: int) -> None:
+@click.option("--format", "fmt", type=click.Choice(["canonical", "litellm", "bedrock"]), default="canonical", show_default=True, help="Write the requests as canonical JSONL, LiteLLM spend logs, or Bedrock invocation logs (S3 layout).")
+def sample(out: Path, scale: float, seed: int, fmt: str) -> None:
     """Generate a realistic tenant base with planted farms and a ground-truth labels file.
+
+    The same seed gives the same tenant base in every --format.
 
     \b
     Example:
       farmhound sample --out /tmp/tenants --scale 5 --seed 11
+      farmhound sample --out /tmp/bedrock --format bedrock
       farmhound ingest /tmp/tenants --db tenants.db
     """
     from farmhound.sample import generate
 
-    s = generate(out, scale=scale, seed=seed)
+    s = generate(out, scale=scale, seed=seed, fmt=fmt)
     t = Table(title=f"Sample tenant base (seed {seed}, scale {scale:g})", title_justify="left")
     t.add_column("population")
     t.add_column("accounts", justify="right")
@@ -296,7 +378,8 @@ def sample(out: Path, scale: float, seed: int) -> None:
     console.print(t)
     console.print(f"{s.requests:,} requests, {s.accounts:,} accounts written to {visible(s.out_dir)}:")
     for f in s.files:
-        console.print(Text(f"  {visible(f)} ({f.stat().st_size / 1e6:,.1f} MB)"))
+        size = sum(p.stat().st_size for p in f.rglob("*") if p.is_file()) if f.is_dir() else f.stat().st_size
+        console.print(Text(f"  {visible(f)} ({size / 1e6:,.1f} MB)"))
 
 
 if __name__ == "__main__":

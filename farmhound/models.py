@@ -23,7 +23,8 @@ class SourceRecord:
     resume_units: int
     resume_bytes: int
     resume_lines: int
-    options: str | None
+    options: str | None  # JSON: export format, account field, field map
+    notes: str | None  # JSON {note: rows}
     tool_version: str
     started_at: str
     finished_at: str | None
@@ -43,12 +44,17 @@ class IngestSummary:
     duplicates: int = 0
     quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)  # what stored rows lack and why, e.g. {"prompt not stored": 12}
+    options: dict = field(default_factory=dict)  # export format, account field, field map
     status: str = "loaded"  # loaded | resumed | already loaded | skipped | interrupted | failed
     error: str | None = None
     seconds: float = 0.0
 
     def to_json(self) -> dict:
-        keys = ("path", "format", "kind", "sha256", "rows_read", "stored", "duplicates", "quarantined", "reasons", "status")
+        keys = (
+            "path", "format", "kind", "sha256", "rows_read", "stored", "duplicates", "quarantined", "reasons",
+            "notes", "options", "status",
+        )  # fmt: skip
         d = {k: asdict(self)[k] for k in keys}
         if self.error:
             d["error"] = self.error

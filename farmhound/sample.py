@@ -824,19 +824,24 @@ def _assign_ids(r: random.Random, accounts: list[_Account]) -> None:
         seen.add(a.email)
 
 
-def _write_requests(path: Path, t: _Tenant, rng: random.Random) -> int:
+def _records(t: _Tenant, rng: random.Random):
+    """The canonical request records of the tenant base, in time order."""
     t.events.sort()
     salt = rng.getrandbits(40)
+    for i, (ts, ai, conv, turn) in enumerate(t.events):
+        yield _record(rng, i, ts, t.accounts[ai], conv, turn, salt)
+
+
+def _write_requests(path: Path, records) -> None:
     with open(path, "wb") as f:
         buf: list[bytes] = []
-        for i, (ts, ai, conv, turn) in enumerate(t.events):
-            buf.append(orjson.dumps(_record(rng, i, ts, t.accounts[ai], conv, turn, salt)))
+        for record in records:
+            buf.append(orjson.dumps(record))
             if len(buf) >= 4096:
                 f.write(b"\n".join(buf) + b"\n")
                 buf.clear()
         if buf:
             f.write(b"\n".join(buf) + b"\n")
-    return len(t.events)
 
 
 def _write_csv(path: Path, header: list[str], rows) -> None:
@@ -846,18 +851,26 @@ def _write_csv(path: Path, header: list[str], rows) -> None:
         w.writerows(rows)
 
 
-def generate(out_dir: Path, scale: float = 1.0, seed: int = 7) -> SampleSummary:
-    """Write requests.jsonl, accounts.csv and labels.csv for a synthetic tenant base.
+SAMPLE_FORMATS = ("canonical", "litellm", "bedrock")
+
+
+def generate(out_dir: Path, scale: float = 1.0, seed: int = 7, fmt: str = "canonical") -> SampleSummary:
+    """Write the requests, accounts.csv and labels.csv of a synthetic tenant base.
 
     Args:
-        out_dir: folder to write into (created if missing; the three files are overwritten).
+        out_dir: folder to write into (created if missing; the files are overwritten).
         scale: multiplies account counts and request volume (1.0: ~500 accounts, ~14k requests).
         seed: the same (scale, seed) always produces byte-identical files.
+        fmt: how the requests are written: "canonical" (requests.jsonl), "litellm" (LiteLLM spend
+            logs) or "bedrock" (Bedrock invocation logs in their S3 folder layout). The same seed
+            gives the same tenant base in every format.
     Returns:
         A SampleSummary with account counts per population and the files written.
     """
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale}")
+    if fmt not in SAMPLE_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(SAMPLE_FORMATS)}, got {fmt!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tenant = _Tenant(random.Random(f"{seed}:keys").getrandbits(62))
@@ -865,7 +878,14 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 7) -> SampleSummary:
         build(random.Random(f"{seed}:{name}"), tenant, _sizes(base, scale, grouped))
     _assign_ids(random.Random(f"{seed}:ids"), tenant.accounts)
     files = [out_dir / "requests.jsonl", out_dir / "accounts.csv", out_dir / "labels.csv"]
-    n_requests = _write_requests(files[0], tenant, random.Random(f"{seed}:requests"))
+    n_requests = len(tenant.events)
+    records = _records(tenant, random.Random(f"{seed}:requests"))
+    if fmt == "canonical":
+        _write_requests(files[0], records)
+    else:
+        from farmhound import sample_exports
+
+        files[0] = getattr(sample_exports, f"write_{fmt}")(records, out_dir)
     accounts = sorted(tenant.accounts, key=lambda a: (a.created_ms, a.account_id))
     _write_csv(files[1], ["account_id", "created_at", "email", "payment_fingerprint", "card_bin",
                           "billing_country", "signup_ip", "org_id", "tier", "verified"],

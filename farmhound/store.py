@@ -13,6 +13,7 @@ since the epoch, UTC.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ REQUEST_COLUMNS = (
     "request_id", "source_id", "line", "ts", "account_id", "api_key_id", "org_id", "ip",
     "ip_prefix", "user_agent", "country", "model", "system_hash", "prompt_hash", "conversation_hash",
     "response_hash", "turns", "input_tokens", "output_tokens", "max_tokens", "temperature",
-    "latency_ms", "status",
+    "latency_ms", "status", "tags", "cache_hit",
 )
 ACCOUNT_COLUMNS = (
     "account_id", "created_at", "email", "email_domain", "payment_fingerprint", "card_bin",
@@ -78,6 +79,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             resume_bytes INTEGER NOT NULL DEFAULT 0,  -- file bytes consumed and committed
             resume_lines INTEGER NOT NULL DEFAULT 0,  -- physical lines consumed and committed
             options TEXT,                     -- JSON: loader options that shaped the rows
+            notes TEXT,                       -- JSON {note: rows}: what rows lacked and why
             tool_version TEXT NOT NULL,
             started_at TEXT NOT NULL,
             finished_at TEXT,
@@ -95,7 +97,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             request_id TEXT NOT NULL,
             source_id INTEGER NOT NULL REFERENCES sources(id),
             line INTEGER NOT NULL,
-            ts INTEGER NOT NULL,              -- ms since epoch, UTC
+            ts INTEGER,                       -- ms since epoch, UTC; NULL: the export has no time
             account_id TEXT NOT NULL,
             api_key_id TEXT,
             org_id TEXT,
@@ -114,7 +116,9 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             max_tokens INTEGER,
             temperature REAL,
             latency_ms REAL,
-            status TEXT
+            status TEXT,
+            tags TEXT,                        -- JSON list: request / trace tags of the export
+            cache_hit INTEGER                 -- 1: the gateway answered from its cache
         )"""
     )
     db.execute("CREATE UNIQUE INDEX idx_requests_request_id ON requests (request_id)")
@@ -308,6 +312,7 @@ class Store:
         quarantine: Sequence[tuple[int, str, str, str]],
         progress: tuple[int, int, int],
         line_offset: int = 0,
+        notes: dict[str, int] | None = None,
     ) -> BatchResult:
         """Store one batch of normalised request rows atomically with the source's progress.
 
@@ -317,6 +322,7 @@ class Store:
             account_ids: accounts seen in this batch, so `accounts` knows every account.
             quarantine: (line, reason, detail, raw) of rejected rows.
             progress: (units consumed, bytes position, last line) of this batch, for resuming.
+            notes: {note: rows} of this batch, added to the source's notes.
             line_offset: added to each row's line (a batch read from the middle of a file counts
                 its lines from its own start); SQL adds it, saving a Python pass over the rows.
         Returns:
@@ -331,7 +337,7 @@ class Store:
             c.executemany(
                 "INSERT OR IGNORE INTO accounts (account_id) VALUES (?)", [(a,) for a in account_ids]
             )
-            result = self._finish_batch(source_id, len(rows), stored, quarantine, progress)
+            result = self._finish_batch(source_id, len(rows), stored, quarantine, progress, notes)
         return result
 
     def write_account_batch(
@@ -354,7 +360,15 @@ class Store:
             result = self._finish_batch(source_id, len(rows), stored, quarantine, progress)
         return result
 
-    def _finish_batch(self, source_id, n_rows, stored, quarantine, progress) -> BatchResult:
+    def write_companion_batch(
+        self, source_id: int, kept: int, quarantine: Sequence[tuple[int, str, str, str]], progress: tuple[int, int, int]
+    ) -> BatchResult:
+        """Account for a companion file (a batch input joined into another file's rows): `kept`
+        rows served the join; the rest are quarantined."""
+        with self.transaction():
+            return self._finish_batch(source_id, kept, kept, quarantine, progress)
+
+    def _finish_batch(self, source_id, n_rows, stored, quarantine, progress, notes=None) -> BatchResult:
         c = self.conn
         before = c.total_changes
         c.executemany(
@@ -362,6 +376,12 @@ class Store:
             [(source_id, *q) for q in quarantine],
         )
         quarantined = c.total_changes - before
+        if notes:
+            (current,) = c.execute("SELECT notes FROM sources WHERE id = ?", (source_id,)).fetchone()
+            merged = json.loads(current) if current else {}
+            for note, n in notes.items():
+                merged[note] = merged.get(note, 0) + n
+            c.execute("UPDATE sources SET notes = ? WHERE id = ?", (json.dumps(merged, sort_keys=True), source_id))
         # A row already stored, or already in quarantine for this source, is a duplicate.
         duplicates = n_rows - stored + len(quarantine) - quarantined
         c.execute(

@@ -13,11 +13,12 @@ import os
 import queue
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
+from loaders.exports import converter, load_all
 from loaders.formats import READERS, Lines, Sniffed, SourceError, raw_text, read_jsonl
 from loaders.records import RecordError, normalise_account, normalise_request
 
@@ -37,20 +38,39 @@ class Batch:
     units: int  # input units (non-blank lines / records) consumed
     position: int  # bytes of the file consumed (compressed bytes for gzip)
     line: int  # the last physical line (or record) consumed
+    notes: dict[str, int] = field(default_factory=dict)  # what stored rows lack and why
+    kept: int = 0  # rows of a companion file kept for joining
+
+
+@dataclass
+class RowOptions:
+    """How a file's rows become canonical records. Picklable: it travels to reader processes."""
+
+    export: str = "canonical"  # loaders.exports name
+    account_field: str | None = None  # --account-field: a dotted path into the source row
+    field_map: dict[str, str] | None = None  # --map: canonical field -> dotted source path
+    companions: dict[str, dict] | None = None  # join key -> row of a companion file (batch inputs)
 
 
 class _Batcher:
     """Normalises units into batches. Remembers which texts and accounts it already handed over,
     so a system prompt repeated on a million requests travels to the writer once."""
 
-    def __init__(self, kind: str, source_id: int):
+    def __init__(self, kind: str, source_id: int, options: RowOptions | None = None):
+        options = options or RowOptions()
         self.accounts = kind == "accounts"
         self.source_id = source_id
         self.sent: set = set()
+        self.convert = None
+        self.require_ts = True
+        if not self.accounts:
+            self.convert = converter(options.export, options.account_field, options.field_map, options.companions)
+            self.require_ts = load_all()[options.export].ts_required
 
     def batches(self, units, limit: int | None, counter: Lines) -> Iterator[Batch]:
-        rows, prompts, responses, account_ids, quarantine = [], {}, {}, set(), []
+        rows, prompts, responses, account_ids, quarantine, notes = [], {}, {}, set(), [], {}
         n = pos = line = 0
+        convert, require_ts, source_id = self.convert, self.require_ts, self.source_id
         for line, value, raw, pos in units:
             n += 1
             try:
@@ -59,21 +79,25 @@ class _Batcher:
                 if self.accounts:
                     rows.append(normalise_account(value))
                 else:
-                    row = normalise_request(value, self.source_id, line, prompts, responses)
+                    record = value if convert is None else convert(value)
+                    row = normalise_request(record, source_id, line, prompts, responses, require_ts)
                     rows.append(row)
                     account_ids.add(row[4])
+                    if convert is not None and record.get("notes"):
+                        for note in record["notes"]:
+                            notes[note] = notes.get(note, 0) + 1
             except RecordError as err:
                 if raw is None:
                     raw = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
                 quarantine.append((line, err.reason, err.detail, raw_text(raw)))
             if limit and n >= limit:
-                yield self._flush(rows, prompts, responses, account_ids, quarantine, n, pos, max(line, counter.count))
-                rows, prompts, responses, account_ids, quarantine = [], {}, {}, set(), []
+                yield self._flush(rows, prompts, responses, account_ids, quarantine, notes, n, pos, max(line, counter.count))
+                rows, prompts, responses, account_ids, quarantine, notes = [], {}, {}, set(), [], {}
                 n = 0
         if n or counter.count:
-            yield self._flush(rows, prompts, responses, account_ids, quarantine, n, pos, max(line, counter.count))
+            yield self._flush(rows, prompts, responses, account_ids, quarantine, notes, n, pos, max(line, counter.count))
 
-    def _flush(self, rows, prompts, responses, account_ids, quarantine, n, pos, line) -> Batch:
+    def _flush(self, rows, prompts, responses, account_ids, quarantine, notes, n, pos, line) -> Batch:
         sent = self.sent
         if len(sent) > _SENT_MAX:
             sent.clear()
@@ -82,12 +106,13 @@ class _Batcher:
         a = [k for k in account_ids if k not in sent]
         sent.update(prompts)
         sent.update(a)
-        return Batch(rows, p, list(responses.items()), a, quarantine, n, pos, line)
+        return Batch(rows, p, list(responses.items()), a, quarantine, n, pos, line, notes)
 
 
 def produce_batches(
-    path: str, sniffed: Sniffed, source_id: int, resume: tuple[int, int, int], max_line_bytes: int
-) -> Iterator[Batch]:
+    path: str, sniffed: Sniffed, source_id: int, resume: tuple[int, int, int], max_line_bytes: int,
+    options: RowOptions | None = None,
+) -> Iterator[Batch]:  # fmt: skip
     """Read, decode and normalise a whole file in order, from its resume point (units, bytes,
     line), into batches of `BATCH_ROWS` units."""
     units, position, line = resume
@@ -97,15 +122,16 @@ def produce_batches(
         reader = read_jsonl(Path(path), False, 0, max_line_bytes, start=position, counter=counter)
     else:
         reader = READERS[sniffed.format](Path(path), sniffed.compressed, units, max_line_bytes)
-    yield from _Batcher(sniffed.kind, source_id).batches(reader, BATCH_ROWS, counter)
+    yield from _Batcher(sniffed.kind, source_id, options).batches(reader, BATCH_ROWS, counter)
 
 
 def chunk_batches(
-    path: str, sniffed: Sniffed, source_id: int, chunks: list[tuple[int, int]], max_line_bytes: int
-) -> Iterator[Batch]:
+    path: str, sniffed: Sniffed, source_id: int, chunks: list[tuple[int, int]], max_line_bytes: int,
+    options: RowOptions | None = None,
+) -> Iterator[Batch]:  # fmt: skip
     """One batch per byte range of a plain JSON Lines file. Line numbers (rows, quarantine, `line`)
     count from the start of each range: the writer adds the lines of the ranges before it."""
-    batcher = _Batcher(sniffed.kind, source_id)
+    batcher = _Batcher(sniffed.kind, source_id, options)
     for start, end in chunks:
         counter = Lines()
         reader = read_jsonl(Path(path), False, 0, max_line_bytes, start=start, end=end, counter=counter)

@@ -25,7 +25,7 @@ from loaders.records import RecordError, kind_of
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 RAW_MAX = 4096  # bytes of a rejected row kept in quarantine
-FORMATS = ("jsonl", "csv", "parquet")
+CONTAINERS = ("jsonl", "json", "csv", "parquet")
 EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
 _GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
 BOM = b"\xef\xbb\xbf"
@@ -41,6 +41,7 @@ class Sniffed:
     compressed: bool
     kind: str | None  # requests | accounts | None: neither (e.g. a labels file)
     fields: tuple[str, ...] = ()  # the field names the kind was told from
+    export: str = "canonical"  # the export format (loaders.exports)
 
 
 def expand_paths(paths: list[str]) -> list[Path]:
@@ -76,8 +77,20 @@ def _open(path: Path, compressed: bool):
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
-def sniff(path: Path, fmt: str | None = None) -> Sniffed:
-    """Tell the container format (from content, not the name), compression and record kind."""
+def sniff(path: Path, export: str | None = None, field_map: bool = False) -> Sniffed:
+    """Tell the container (from content, not the name), compression, export format and record kind.
+
+    Args:
+        export: the `--format` the analyst forced; checked against the first row.
+        field_map: a `--map` is given: the file is read as canonical records after mapping, so an
+            unknown layout is not an error.
+    Raises:
+        SourceError: the file cannot be read, or is not of the forced export format.
+    """
+    from loaders.exports import CANONICAL, detect_export, load_all
+
+    exports = load_all()
+
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
@@ -86,21 +99,47 @@ def sniff(path: Path, fmt: str | None = None) -> Sniffed:
     compressed = magic[:2] == b"\x1f\x8b"
     head = b""
     if magic == b"PAR1":
-        detected = "parquet"
+        container = "parquet"
     else:
         head = _head(path, compressed)
         stripped = head.lstrip(BOM + b" \t\r\n")
         if compressed and stripped[:4] == b"PAR1":
             raise SourceError(f"{path}: gzip-compressed Parquet is not supported; decompress it first")
-        detected = "jsonl" if stripped[:1] in (b"{", b"[") or not stripped or _mostly_json(stripped) else "csv"
-        if stripped[:1] == b"[" and not path.name.removesuffix(".gz").endswith((".jsonl", ".ndjson")):
-            raise SourceError(f"{path}: a JSON array document; farmhound reads JSON Lines (one object per line)")
-    if fmt and fmt != detected:
-        raise SourceError(f"{path}: --format {fmt} given, but the content is {detected}")
-    fields = _field_names(path, detected, head)
-    # A file with no readable row at all is read as requests, so each bad row is quarantined.
-    kind = kind_of(fields) if fields else "requests"
-    return Sniffed(detected, compressed, kind, tuple(fields))
+        if stripped[:1] == b"[" or (
+            stripped[:1] == b"{" and not _first_line_is_json(stripped) and not _mostly_json(stripped)
+        ):
+            container = "json"  # one document: an array of rows (API exports) or one pretty-printed object
+        elif stripped[:1] == b"{" or not stripped or _mostly_json(stripped):
+            container = "jsonl"
+        else:
+            container = "csv"
+    fields, first = _first_row(path, container, head)
+    if field_map:
+        return Sniffed(container, compressed, "requests", tuple(fields), export or CANONICAL.name)
+    detected = detect_export(first) if first is not None else None
+    if export:
+        if first is not None and not exports[export].detect(first):
+            looks = f"it looks like {detected.title} (--format {detected.name})" if detected else "no known format"
+            raise SourceError(
+                f"{path}: --format {export} given, but the first row has none of its fields ({looks}); "
+                f"fields: {', '.join(fields[:12])}"
+            )
+        kind = exports[export].kind
+    elif detected is not None:
+        export, kind = detected.name, detected.kind
+    else:
+        export = CANONICAL.name
+        # A file with no readable row at all is read as requests, so each bad row is quarantined.
+        kind = kind_of(fields) if fields else "requests"
+    return Sniffed(container, compressed, kind, tuple(fields), export)
+
+
+def _first_line_is_json(head: bytes) -> bool:
+    line = head.split(b"\n", 1)[0]
+    try:
+        return type(orjson.loads(line)) is dict
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _head(path: Path, compressed: bool, size: int = 64 * 1024) -> bytes:
@@ -123,29 +162,51 @@ def _mostly_json(head: bytes) -> bool:
     return len(lines) > 1 and sum(line.lstrip()[:1] == b"{" for line in lines) * 2 > len(lines)
 
 
-def _field_names(path: Path, fmt: str, head: bytes) -> list[str]:
-    if fmt == "parquet":
+def _first_row(path: Path, container: str, head: bytes) -> tuple[list[str], dict | None]:
+    """(field names, the first row that tells the kind) from the head of a file. A CSV header
+    stands in as {name: ""}; for JSON, the first object with request or account fields (or else
+    the first object) of the first 50 lines."""
+    if container == "parquet":
         import pyarrow.parquet as pq
 
         try:
-            return pq.ParquetFile(path).schema_arrow.names
+            names = pq.ParquetFile(path).schema_arrow.names
         except Exception as exc:  # pyarrow raises several unrelated types for a bad file
             raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
-    lines = head.removeprefix(BOM).splitlines()
-    if fmt == "csv":
-        first = lines[0].decode("utf-8", "replace").lstrip("\ufeff") if lines else ""
-        return [h.strip() for h in next(csv.reader([first]), [])]
-    names: list[str] = []
-    for line in lines[:50]:
+        return names, dict.fromkeys(names, "")
+    head = head.removeprefix(BOM)
+    if container == "csv":
+        lines = head.splitlines()
+        first = lines[0].decode("utf-8", "replace") if lines else ""
+        names = [h.strip() for h in next(csv.reader([first]), [])]
+        return names, dict.fromkeys(names, "") if names else None
+    if container == "json":
+        rows = _json_head_rows(path, head)
+    else:
+        rows = []
+        for line in head.splitlines()[:50]:
+            try:
+                rows.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                continue
+    objects = [d for d in rows if type(d) is dict]
+    for d in objects:
+        if kind_of(d):
+            return list(d), d
+    return (list(objects[0]), objects[0]) if objects else ([], None)
+
+
+def _json_head_rows(path: Path, head: bytes) -> list:
+    """The first rows of a JSON document: the whole head if it parses, else the whole file (a
+    document over 64 KB), read once more by the reader."""
+    try:
+        doc = orjson.loads(head)
+    except orjson.JSONDecodeError:
         try:
-            d = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if type(d) is dict:
-            if kind_of(d):
-                return list(d)
-            names = names or list(d)
-    return names
+            doc = _load_document(path)
+        except SourceError:
+            return []
+    return doc[:50] if type(doc) is list else [doc]
 
 
 def raw_text(raw: bytes | str | None) -> str | None:
@@ -393,6 +454,48 @@ def read_csv(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int = 
         # events left over would mean an oversize line inside a quoted field: reported above
 
 
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+
+
+def _load_document(path: Path, compressed: bool | None = None):
+    """A whole JSON document (an export's array of rows, or one object)."""
+    if compressed is None:
+        with open(path, "rb") as f:
+            compressed = f.read(2) == b"\x1f\x8b"
+    with _open(path, compressed) as f:
+        data = f.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise SourceError(
+            f"{path}: a JSON document over {MAX_DOCUMENT_BYTES >> 20} MB; convert it to JSON Lines "
+            "(one row per line), e.g. jq -c '.[]'"
+        )
+    return orjson.loads(data.removeprefix(BOM))
+
+
+def read_json(path: Path, compressed: bool, skip: int = 0, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
+    """Units of a JSON document: each element of a top-level array (an API's export of rows), or
+    the one top-level object (a Bedrock log object). `line` is the element's number."""
+    size = path.stat().st_size
+    try:
+        doc = _load_document(path, compressed)
+    except orjson.JSONDecodeError as exc:
+        yield 1, RecordError("invalid JSON", f"the document does not parse: {exc}"), None, size
+        return
+    except _GZIP_ERRORS as exc:
+        yield 1, RecordError("corrupt gzip", f"decompression failed: {exc}"), None, size
+        return
+    rows = doc if type(doc) is list else [doc]
+    total = len(rows)
+    for n, value in enumerate(rows, 1):
+        if n <= skip:
+            continue
+        err = _nul_error(value)
+        if err is None and type(value) is not dict:
+            err = RecordError("not an object", f"element {n} of the document is {type(value).__name__}")
+        raw = orjson.dumps(value, default=str) if err else None
+        yield n, err or value, raw, size * n // total
+
+
 def read_parquet(path: Path, compressed: bool = False, skip: int = 0, max_line_bytes: int = 0):
     """Units of a Parquet file: one per row, read a record batch at a time."""
     import pyarrow.parquet as pq
@@ -419,4 +522,4 @@ def read_parquet(path: Path, compressed: bool = False, skip: int = 0, max_line_b
         yield n + 1, RecordError("corrupt Parquet", f"reading stopped after row {n}: {exc}"), None, size
 
 
-READERS = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet}
+READERS = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "parquet": read_parquet}

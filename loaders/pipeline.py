@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import multiprocessing as mp
 import os
 import queue
@@ -27,10 +28,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from farmhound.models import IngestSummary
 from farmhound.store import Store
-from loaders.batches import BATCH_ROWS, Batch, chunk_batches, produce_batches, reader_main
-from loaders.formats import DEFAULT_MAX_LINE_BYTES, SourceError, expand_paths, line_bounds, sniff
+from loaders.batches import BATCH_ROWS, Batch, RowOptions, chunk_batches, produce_batches, reader_main
+from loaders.exports import companion_rows, dig, load_all
+from loaders.formats import (
+    DEFAULT_MAX_LINE_BYTES,
+    READERS,
+    Sniffed,
+    SourceError,
+    expand_paths,
+    line_bounds,
+    raw_text,
+    sniff,
+)  # fmt: skip
+from loaders.records import RecordError
 
 WORKER_MIN_BYTES = 8 * 1024 * 1024  # below this, a worker process costs more than it saves
 BULK_INDEX_BYTES = 64 * 1024 * 1024  # loads bigger than this rebuild the pivot indexes afterwards
@@ -64,9 +78,11 @@ def _write(store: Store, kind: str, source_id: int, b: Batch, line_offset: int) 
     progress = (b.units, b.position, b.line)
     if kind == "accounts":
         store.write_account_batch(source_id, b.rows, b.quarantine, progress)
+    elif kind == "companion":
+        store.write_companion_batch(source_id, b.kept, b.quarantine, progress)
     else:
         store.write_request_batch(
-            source_id, b.rows, b.prompts, b.responses, b.account_ids, b.quarantine, progress, line_offset
+            source_id, b.rows, b.prompts, b.responses, b.account_ids, b.quarantine, progress, line_offset, b.notes
         )
 
 
@@ -123,19 +139,20 @@ def _chunk_bytes(path: Path) -> int:
     return int(min(max(mean * BATCH_ROWS, 1 << 20), 64 << 20))
 
 
-def _plan(path: Path, sniffed, source, max_line_bytes: int, use_workers: bool):
+def _plan(path: Path, sniffed, source, max_line_bytes: int, use_workers: bool, options: RowOptions):
     """How to read a file: (batches, whether line numbers are relative to each batch)."""
     resume = (source.resume_units, source.resume_bytes, source.resume_lines)
-    args = (str(path), sniffed, source.id, resume, max_line_bytes)
+    args = (str(path), sniffed, source.id, resume, max_line_bytes, options)
     if not use_workers:
         return produce_batches(*args), False
     if sniffed.format == "jsonl" and not sniffed.compressed:
         # Two readers each take every other byte range; this process writes them in order.
         chunks = line_bounds(path, source.resume_bytes, _chunk_bytes(path))
-        jobs = [(chunk_batches, (str(path), sniffed, source.id, chunks[k::2], max_line_bytes)) for k in range(2)]
+        jobs = [
+            (chunk_batches, (str(path), sniffed, source.id, chunks[k::2], max_line_bytes, options)) for k in range(2)
+        ]
         return _batches_from_readers(jobs), True
     return _batches_from_readers([(produce_batches, args)]), False
-
 
 
 class Cancelled(Exception):
@@ -150,14 +167,18 @@ def ingest(
     cancel: threading.Event | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     workers: bool | None = None,
+    account_field: str | None = None,
+    field_map: dict[str, str] | None = None,
 ) -> list[IngestSummary]:
     """Load files, folders and globs into the store.
 
     Args:
-        fmt: force a container format (jsonl, csv, parquet); default: sniffed from content.
+        fmt: force an export format (`loaders.exports` name); default: sniffed from content.
         on_progress: called after each batch; must be cheap.
         cancel: set it to stop between batches (raises `Cancelled`).
         workers: use worker processes (default: for files over 8 MB on a machine with 2+ cores).
+        account_field: the dotted source path that holds the account (default: per format).
+        field_map: canonical field -> dotted source path, for an export of unknown layout.
     Returns:
         One summary per file, in order. A file that cannot be read at all gets status 'failed'
         and an error; the other files still load.
@@ -168,6 +189,13 @@ def ingest(
     files = expand_paths(paths)
     total_bytes = sum(f.stat().st_size for f in files)
     bulk = total_bytes >= BULK_INDEX_BYTES and store.request_count() * 2000 < total_bytes
+    sniffed: dict[Path, Sniffed | SourceError] = {}
+    for f in files:
+        try:
+            sniffed[f] = sniff(f, fmt, field_map=bool(field_map))
+        except SourceError as exc:
+            sniffed[f] = exc
+    companions = _companions(sniffed, max_line_bytes)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # batches are large acyclic lists: collection passes over them cost ~25%
     store.bulk_mode(rollback_journal=bulk)
@@ -176,7 +204,13 @@ def ingest(
     summaries = []
     try:
         for f in files:
-            summaries.append(_ingest_file(store, f, fmt, on_progress, cancel, max_line_bytes, workers))
+            sn = sniffed[f]
+            options = None
+            if isinstance(sn, Sniffed):
+                export = load_all()[sn.export]
+                joins = _companions_for(f, companions.get(export.companion)) if export.companion else None
+                options = RowOptions(sn.export, account_field, field_map, joins)
+            summaries.append(_ingest_file(store, f, sn, options, on_progress, cancel, max_line_bytes, workers))
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -188,7 +222,42 @@ def ingest(
     return summaries
 
 
-def _ingest_file(store: Store, path: Path, fmt, on_progress, cancel, max_line_bytes, workers) -> IngestSummary:
+def _companions(sniffed: dict, max_line_bytes: int) -> dict[str, dict[Path | None, dict[str, dict]]]:
+    """The rows of the companion files among the inputs (batch input files), read whole before
+    the files that join them: {companion export: {folder: {join key: row}}}. Key None holds the
+    rows whose join key is unique across all folders."""
+    out: dict[str, dict] = {}
+    for path, sn in sniffed.items():
+        if isinstance(sn, Sniffed) and sn.kind == "companion":
+            units = READERS[sn.format](path, sn.compressed, 0, max_line_bytes)
+            rows = (value for _line, value, _raw, _pos in units if type(value) is dict)
+            out.setdefault(sn.export, {}).setdefault(path.parent, {}).update(
+                companion_rows(rows, load_all()[sn.export])
+            )
+    for folders in out.values():
+        seen: dict[str, dict] = {}
+        ambiguous: set[str] = set()
+        for rows in list(folders.values()):
+            for key, row in rows.items():
+                if key in seen:
+                    ambiguous.add(key)
+                seen[key] = row
+        folders[None] = {k: v for k, v in seen.items() if k not in ambiguous}
+    return out
+
+
+def _companions_for(path: Path, folders: dict | None) -> dict[str, dict] | None:
+    """The companion rows a file joins: those of its own folder first (batches reuse ids such as
+    `req-1`, so a batch's input sits beside its output), then ids unique across all folders."""
+    if not folders:
+        return None
+    return {**folders[None], **folders.get(path.parent, {})}
+
+
+def _ingest_file(
+    store: Store, path: Path, sniffed: Sniffed | SourceError, options: RowOptions | None, on_progress, cancel,
+    max_line_bytes: int, workers: bool | None,
+) -> IngestSummary:  # fmt: skip
     started = time.perf_counter()
     size = path.stat().st_size
     report = on_progress or (lambda p: None)
@@ -200,10 +269,11 @@ def _ingest_file(store: Store, path: Path, fmt, on_progress, cancel, max_line_by
         report(Progress(str(path), "hashing", hashed, size, 0))
 
     try:
-        sniffed = sniff(path, fmt)
+        if isinstance(sniffed, SourceError):
+            raise sniffed
         sha = sha256_file(path, on_hash)
     except SourceError as exc:
-        return IngestSummary(str(path), fmt or "?", "?", "", size, status="failed", error=str(exc))
+        return IngestSummary(str(path), "?", "?", "", size, status="failed", error=str(exc))
     label = sniffed.format + (".gz" if sniffed.compressed else "")
     if sniffed.kind is None:
         return IngestSummary(
@@ -211,14 +281,20 @@ def _ingest_file(store: Store, path: Path, fmt, on_progress, cancel, max_line_by
             error=f"{path}: neither request records (no ts, prompt, messages ...) nor account records "
             f"(no email, payment_fingerprint ...); fields: {', '.join(sniffed.fields[:12])}",
         )  # fmt: skip
-    source = store.begin_source(str(path), size, sha, label, sniffed.kind, None)
-    summary = IngestSummary(str(path), label, sniffed.kind, sha, size)
+    recorded = {"format": sniffed.export}
+    if options and options.account_field:
+        recorded["account_field"] = options.account_field
+    if options and options.field_map:
+        recorded["map"] = options.field_map
+    source = store.begin_source(str(path), size, sha, label, sniffed.kind, json.dumps(recorded, sort_keys=True))
+    summary = IngestSummary(str(path), label, sniffed.kind, sha, size, options=recorded)
     if source.status == "complete":
         summary.status = "already loaded"
         summary.rows_read = source.rows_read
         summary.quarantined = source.quarantined
         summary.duplicates = source.rows_read - source.quarantined
         summary.reasons = dict(store.quarantine_reasons(source.id, limit=100))
+        summary.notes = json.loads(source.notes) if source.notes else {}
         report(Progress(str(path), "loading", size, size, source.rows_read))
         return summary
     if source.resume_units or source.resume_bytes:
@@ -227,7 +303,10 @@ def _ingest_file(store: Store, path: Path, fmt, on_progress, cancel, max_line_by
     use_workers = workers if workers is not None else big
     batches = None
     try:
-        batches, relative_lines = _plan(path, sniffed, source, max_line_bytes, use_workers)
+        if sniffed.kind == "companion":
+            batches, relative_lines = _companion_batches(path, sniffed, max_line_bytes), False
+        else:
+            batches, relative_lines = _plan(path, sniffed, source, max_line_bytes, use_workers, options)
         rows = source.rows_read
         base = source.resume_lines
         for b in batches:
@@ -250,6 +329,7 @@ def _ingest_file(store: Store, path: Path, fmt, on_progress, cancel, max_line_by
         summary.rows_read, summary.stored = final.rows_read, final.stored
         summary.duplicates, summary.quarantined = final.duplicates, final.quarantined
         summary.reasons = dict(store.quarantine_reasons(source.id, limit=100))
+        summary.notes = json.loads(final.notes) if final.notes else {}
         summary.seconds = time.perf_counter() - started
     if cancel.is_set():
         summary.status = "interrupted"
@@ -257,3 +337,20 @@ def _ingest_file(store: Store, path: Path, fmt, on_progress, cancel, max_line_by
     if summary.status != "failed":
         store.finish_source(source.id)
     return summary
+
+
+def _companion_batches(path: Path, sniffed: Sniffed, max_line_bytes: int) -> Iterator[Batch]:
+    """A companion file (a batch input) as one batch: its rows were read up front to complete the
+    rows of the file it belongs to; here each is counted as kept, or quarantined with its reason."""
+    export = load_all()[sniffed.export]
+    kept, quarantine = 0, []
+    n = line = pos = 0
+    for line, value, raw, pos in READERS[sniffed.format](path, sniffed.compressed, 0, max_line_bytes):
+        n += 1
+        if type(value) is RecordError:
+            quarantine.append((line, value.reason, value.detail, raw_text(raw)))
+        elif type(value) is not dict or dig(value, export.join_key) is None:
+            quarantine.append((line, f"missing {export.join_key}", "", raw_text(orjson.dumps(value, default=str))))
+        else:
+            kept += 1
+    yield Batch([], [], [], [], quarantine, n, pos, line, kept=kept)

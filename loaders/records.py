@@ -252,8 +252,12 @@ def content_text(c, key: str = "content") -> str:
     raise RecordError("wrong type", f"{key} must be a string or a list of parts, got {_type_name(c)}")
 
 
-def split_messages(messages) -> tuple[str | None, str | None, str | None, int]:
-    """(system text, last user turn, whole conversation as JSON if multi-turn, number of turns)."""
+def split_messages(messages, system_field=None) -> tuple[str | None, str | None, str | None, int]:
+    """(system text, last user turn, whole conversation as JSON if multi-turn, number of turns).
+
+    `system_field` is a system prompt given beside the messages (Anthropic's `system`): it comes
+    first, as if it were a system message, so the same traffic gets the same texts and hashes
+    whichever shape the export used."""
     if type(messages) is str:
         s = messages.lstrip()
         if s.startswith("["):  # CSV exports carry messages as a JSON string
@@ -262,10 +266,11 @@ def split_messages(messages) -> tuple[str | None, str | None, str | None, int]:
             except orjson.JSONDecodeError as exc:
                 raise RecordError("invalid messages JSON", str(exc)) from None
         else:
-            return None, messages, None, 1
+            system_text = None if system_field is None or system_field == "" else content_text(system_field, "system")
+            return system_text, messages, None, 1
     if type(messages) is not list:
         raise RecordError("wrong type", f"messages must be a list, got {_type_name(messages)}")
-    system = []
+    system = [] if system_field is None or system_field == "" else [content_text(system_field, "system")]
     turns = []
     last_user = None
     for m in messages:
@@ -299,11 +304,15 @@ def response_text(v) -> str | None:
     if type(v) is dict:
         choices = v.get("choices")
         if type(choices) is list and choices and type(choices[0]) is dict:
-            msg = choices[0].get("message") or {}
-            return content_text(msg.get("content") if type(msg) is dict else choices[0].get("text"), "response")
-        if "content" in v:
-            return content_text(v["content"], "response")
-    return content_text(v, "response")
+            msg = choices[0].get("message")
+            text = content_text(msg.get("content") if type(msg) is dict else choices[0].get("text"), "response")
+        elif "content" in v:
+            text = content_text(v["content"], "response")
+        else:
+            text = content_text(v, "response")
+    else:
+        text = content_text(v, "response")
+    return text or None  # an empty response (tool calls only, content null) is no text
 
 
 # -- whole records ----------------------------------------------------------------------------------
@@ -312,13 +321,17 @@ def response_text(v) -> str | None:
 _IP_PREFIXES: dict[str, str | None] = {}  # a cache: the same client IPs recur across requests
 
 
-def normalise_request(d: dict, source_id: int, line: int, prompts: dict, responses: dict) -> list:
+def normalise_request(
+    d: dict, source_id: int, line: int, prompts: dict, responses: dict, require_ts: bool = True
+) -> list:
     """One canonical request dict -> a row in `store.REQUEST_COLUMNS` order.
 
     The per-row hot path of ingest: every field takes a fast path when it already has the expected
     type and falls back to the converting validators otherwise. Readers have already rejected rows
     holding NUL characters. Texts go into `prompts` / `responses` ({hash: text}) only when
     the whole row is valid.
+    `require_ts=False` is for exports that carry no time at all (Anthropic batch results): the
+    row is then stored with no time rather than invented one.
     Raises:
         RecordError: the row is missing a required field or has a value of the wrong type.
     """
@@ -328,7 +341,7 @@ def normalise_request(d: dict, source_id: int, line: int, prompts: dict, respons
     ts_key, ts_raw = "ts", get("ts")
     if ts_raw is None or ts_raw == "":
         ts_key, ts_raw = _first(d, TS_ALIASES)
-        if ts_raw is None:
+        if ts_raw is None and require_ts:
             raise RecordError("missing ts", "none of " + ", ".join(TS_ALIASES))
     acct_key, acct = "account_id", get("account_id")
     if acct is None or acct == "":
@@ -337,13 +350,11 @@ def normalise_request(d: dict, source_id: int, line: int, prompts: dict, respons
             raise RecordError("missing account_id", "none of " + ", ".join(ACCOUNT_ALIASES))
     if type(acct) is not str:
         acct = _str(d, acct_key)
-    ts = parse_ts(ts_raw, ts_key)
+    ts = parse_ts(ts_raw, ts_key) if ts_raw is not None else None
 
     messages = get("messages")
     if messages is not None and messages != "":
-        system, prompt, conversation, turns = split_messages(messages)
-        if system is None and get("system") is not None:
-            system = content_text(d["system"], "system")
+        system, prompt, conversation, turns = split_messages(messages, get("system"))
     else:
         p = get("prompt")
         prompt = content_text(p, "prompt") if p is not None else None
@@ -372,8 +383,13 @@ def normalise_request(d: dict, source_id: int, line: int, prompts: dict, respons
         get("api_key_id"), get("org_id"), ip or None, prefix, get("user_agent"), get("country"), get("model"),
         system, prompt, conversation, response, turns,
         get("input_tokens"), get("output_tokens"), get("max_tokens"), get("temperature"), get("latency_ms"),
-        get("status"),
+        get("status"), None, None,
     ]  # fmt: skip
+    tags = get("tags")
+    if tags is not None and tags != "":
+        row[23] = _tags(tags)
+    if get("cache_hit") is not None:
+        row[24] = _bool(d, "cache_hit")
     for i in _STRING_COLUMNS:
         v = row[i]
         if type(v) is not str and v is not None or v == "":
@@ -405,12 +421,28 @@ def normalise_request(d: dict, source_id: int, line: int, prompts: dict, respons
 REQUEST_FIELD_NAMES = (
     "request_id", None, None, "ts", "account_id", "api_key_id", "org_id", "ip", None, "user_agent",
     "country", "model", None, None, None, None, None, "input_tokens", "output_tokens", "max_tokens",
-    "temperature", "latency_ms", "status",
+    "temperature", "latency_ms", "status", "tags", "cache_hit",
 )
 _STRING_COLUMNS = (5, 6, 9, 10, 11, 22)
 _INT_COLUMNS = (17, 18, 19)
 _NUM_COLUMNS = (20, 21)
 _TEXT_COLUMNS = ((12, "prompts"), (13, "prompts"), (14, "prompts"), (15, "responses"))
+
+
+def _tags(v) -> str:
+    """Tags as a JSON list of strings, from a list or a JSON / comma-separated string."""
+    if type(v) is str:
+        s = v.strip()
+        if s.startswith("["):
+            try:
+                v = orjson.loads(s)
+            except orjson.JSONDecodeError:
+                raise RecordError("wrong type", f"tags is not a JSON list: {_short(v)}") from None
+        else:
+            v = [t.strip() for t in s.split(",") if t.strip()]
+    if type(v) is not list:
+        raise RecordError("wrong type", f"tags must be a list, got {_type_name(v)}")
+    return orjson.dumps([t if type(t) is str else orjson.dumps(t).decode() for t in v]).decode()
 
 
 _TRUE = {"true", "1", "yes", "y", "t"}

@@ -2,10 +2,12 @@
 idempotency (by SHA-256, by request id, by content hash), account records, `info --json`, clear
 errors, and hostile file names and values shown literally on the terminal."""
 
+import gzip
 import shutil
 import sqlite3
 from datetime import UTC, datetime
 
+import orjson
 import pyarrow as pa
 import pytest
 from helpers import (
@@ -364,11 +366,21 @@ def test_cli_json_is_a_list_for_several_files(tmp_path):
 
 def test_an_unreadable_file_fails_alone_and_the_exit_code_says_so(tmp_path):
     good = write_jsonl(tmp_path / "good.jsonl", [req(1), req(2)])
-    array_doc = write(tmp_path / "array.json", b'[{"ts": 1700000000, "account_id": "a"}]\n')
-    out = cli_json("ingest", array_doc, good, "--db", tmp_path / "s.db", "--json", expect=1)
-    assert out[0]["status"] == "failed" and "JSON array document" in out[0]["error"]
+    bad = write(tmp_path / "table.parquet.gz", gzip.compress(b"PAR1" + b"\0" * 64 + b"PAR1"))
+    out = cli_json("ingest", bad, good, "--db", tmp_path / "s.db", "--json", expect=1)
+    assert out[0]["status"] == "failed" and "gzip-compressed Parquet is not supported" in out[0]["error"]
     assert (out[1]["status"], out[1]["stored"]) == ("loaded", 2)
     assert info_json(tmp_path / "s.db")["requests"] == 2
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_json_documents_load_an_array_of_rows_or_one_pretty_printed_object(fresh_store, tmp_path, gz):
+    array = write(tmp_path / "export.json", orjson.dumps([req(1), req(2), 7, req(3)]), gz=gz)
+    pretty = write(tmp_path / "one.json", orjson.dumps(req(4), option=orjson.OPT_INDENT_2), gz=gz)
+    a, p = ingest(fresh_store, [str(array), str(pretty)])
+    assert (a.format, accounting(a), a.reasons) == ("json.gz" if gz else "json", (4, 3, 0, 1), {"not an object": 1})
+    assert fresh_store.quarantine_rows(limit=5)[0]["line"] == 3  # the element's number in the array
+    assert (p.format.removesuffix(".gz"), accounting(p)) == ("json", (1, 1, 0, 0))
 
 
 def test_a_file_of_neither_kind_is_skipped_with_its_fields_named(fresh_store, tmp_path):
@@ -380,9 +392,10 @@ def test_a_file_of_neither_kind_is_skipped_with_its_fields_named(fresh_store, tm
 
 def test_format_override_that_contradicts_the_content_fails_the_file(fresh_store, tmp_path):
     path = write_jsonl(tmp_path / "a.jsonl", [req(1)])
-    [s] = ingest(fresh_store, [str(path)], fmt="csv")
-    assert s.status == "failed" and "--format csv given, but the content is jsonl" in s.error
-    [s] = ingest(fresh_store, [str(path)], fmt="jsonl")
+    [s] = ingest(fresh_store, [str(path)], fmt="litellm")
+    assert s.status == "failed" and "--format litellm given, but the first row has none of its fields" in s.error
+    assert fresh_store.info().requests == 0
+    [s] = ingest(fresh_store, [str(path)], fmt="canonical")
     assert (s.status, s.stored) == ("loaded", 1)
 
 
