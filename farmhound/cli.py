@@ -348,6 +348,108 @@ def info(db: Path, as_json: bool, show_quarantine: int) -> None:
             console.print(t)
 
 
+# -- triage -----------------------------------------------------------------------------------------
+
+_LEVEL_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
+
+
+@main.command()
+@db_option
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="TOML overriding the shipped thresholds and weights (see --print-config).")
+@click.option("--json", "as_json", is_flag=True, help="Print clusters and accounts as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the scored accounts as CSV.")
+@click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="How many candidate farms to show (--json: to list).")
+@click.option("--print-config", is_flag=True, help="Print the shipped default config (a starting point for --config) and exit.")
+def triage(db: Path, config_path: Path | None, as_json: bool, as_csv: bool, top: int, print_config: bool) -> None:
+    """Find candidate farms: mine prompt templates, compute signals, link accounts, and score
+    clusters and accounts with their reasons. Results go to the store for the terminal UI; tags,
+    notes and cases are never touched by a re-run.
+
+    \b
+    Example:
+      farmhound triage --db case.db --top 10
+      farmhound triage --db case.db --json > triage.json
+      farmhound triage --print-config > strict.toml && farmhound triage --config strict.toml
+    """
+    from farmhound.config import DEFAULT_PATH, ConfigError, load_config
+
+    if print_config:
+        click.echo(DEFAULT_PATH.read_text(encoding="utf-8"), nl=False)
+        return
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be used together")
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    from farmhound.triage import Cancelled, run_triage
+
+    if not db.exists():
+        _fail(f"{db}: no such store; load exports first: farmhound ingest PATH --db {db}")
+    store = _open_store(db)
+    if not store.request_count():
+        store.close()
+        _fail(f"{db}: the store holds no requests; load some first: farmhound ingest PATH --db {db}")
+    progress = Progress(TextColumn("triage: {task.description}"), BarColumn(), TimeRemainingColumn(),
+                        console=err_console, transient=True, disable=as_json or as_csv or not err_console.is_terminal)  # fmt: skip
+    try:
+        with progress:
+            task = progress.add_task("reading", total=1.0)
+            result = run_triage(store, config, lambda phase, done: progress.update(task, description=phase, completed=done))
+    except (KeyboardInterrupt, Cancelled):
+        err_console.print(Text("Interrupted: the store keeps the previous triage results.", style="yellow"))
+        sys.exit(130)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(orjson.dumps(result.to_json(top), option=orjson.OPT_INDENT_2).decode())
+    elif as_csv:
+        _triage_csv(result)
+    else:
+        _triage_table(result, top)
+
+
+def _triage_table(result, top: int) -> None:
+    shown = [c for c in result.clusters if c.level != "low"][:top] or result.clusters[:top]
+    table = Table(title=f"Candidate farms ({len(result.clusters):,} clusters, {len(result.flagged):,} accounts flagged)",
+                  title_justify="left", show_lines=True)  # fmt: skip
+    table.add_column("#", justify="right")
+    table.add_column("level")
+    table.add_column("score", justify="right")
+    table.add_column("accounts", justify="right")
+    table.add_column("held together by", overflow="fold")
+    table.add_column("top reasons", overflow="fold", ratio=1)
+    for c in shown:
+        links = ", ".join(f"{k} {n}" for k, n in sorted(c.links.items(), key=lambda kv: -kv[1]))
+        reasons = Text()
+        for r in c.reasons[:4]:
+            if reasons:
+                reasons.append("\n")
+            reasons.append(visible(r.text(), 160), style="green" if r.points < 0 else "")
+        table.add_row(str(c.id), Text(c.level, style=_LEVEL_STYLE[c.level]), f"{c.score:.1f}", f"{len(c.accounts):,}",
+                      links, reasons)  # fmt: skip
+    console.print(table)
+    seconds = sum(result.seconds.values())
+    console.print(Text(f"{result.requests:,} requests, {result.templates:,} templates, config {result.config_hash}, "
+                       f"{seconds:.1f} s. Flagged = high or critical. Details: farmhound tui", style="dim"))  # fmt: skip
+
+
+def _cell(v) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    s = "" if v is None else str(v)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+def _triage_csv(result) -> None:
+    import csv
+
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["account_id", "score", "level", "cluster_id", "membership", "top_reasons"])
+    for a in result.accounts:
+        reasons = "; ".join(r.text() for r in a.reasons[:3])
+        w.writerow([_cell(a.account_id), a.score, a.level, a.cluster_id or "", a.membership or "", _cell(reasons)])
+
+
 # -- sample -----------------------------------------------------------------------------------------
 
 

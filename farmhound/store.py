@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ import sqlite_utils
 from farmhound import __version__
 from farmhound.models import SourceRecord, StoreInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 PAGE_SIZE = 16384  # measured: 16 KiB pages load ~1.5x faster than 4 KiB for 2 KB rows
 
@@ -154,7 +154,78 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_quarantine_reason ON quarantine (reason)")
 
 
-MIGRATIONS = {1: _migrate_1}
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    """Derived tables of triage: rebuilt whole by each run, stamped with the config hash that made
+    them. Investigation tables (tags, notes, cases) are never touched by a rebuild."""
+    db.execute(
+        """CREATE TABLE triage_runs (
+            id INTEGER PRIMARY KEY,
+            config_hash TEXT NOT NULL,
+            config TEXT NOT NULL,             -- the whole config used, as JSON
+            tool_version TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            requests INTEGER, accounts INTEGER, templates INTEGER, clusters INTEGER, flagged INTEGER,
+            seconds TEXT                      -- JSON: seconds per phase
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE templates (
+            id INTEGER PRIMARY KEY,
+            family_id INTEGER NOT NULL,
+            pattern TEXT NOT NULL,            -- volatile parts as <*>
+            prompts INTEGER NOT NULL,         -- distinct prompt texts
+            requests INTEGER NOT NULL,
+            accounts INTEGER NOT NULL,
+            orgs INTEGER NOT NULL,
+            evenness REAL,                    -- entropy of use per account / log(accounts)
+            top_share REAL,                   -- the largest account's share of the uses
+            cot_share REAL,                   -- share of uses that ask for reasoning traces
+            examples TEXT NOT NULL,           -- JSON list of prompt hashes
+            config_hash TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_templates_family ON templates (family_id)")
+    db.execute("CREATE TABLE prompt_templates (prompt_hash INTEGER PRIMARY KEY, template_id INTEGER NOT NULL)")
+    db.execute("CREATE INDEX idx_prompt_templates_template ON prompt_templates (template_id)")
+    db.execute(
+        """CREATE TABLE account_templates (
+            account_id TEXT NOT NULL, template_id INTEGER NOT NULL, requests INTEGER NOT NULL,
+            first_ts INTEGER, last_ts INTEGER,
+            PRIMARY KEY (account_id, template_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX idx_account_templates_template ON account_templates (template_id, requests)")
+    db.execute(
+        """CREATE TABLE clusters (
+            id INTEGER PRIMARY KEY,
+            score REAL NOT NULL,
+            level TEXT NOT NULL,              -- low | medium | high | critical
+            size INTEGER NOT NULL,
+            families TEXT NOT NULL,           -- JSON {family: capped points}
+            links TEXT NOT NULL,              -- JSON {link kind: edges}: what holds the cluster together
+            reasons TEXT NOT NULL,            -- JSON list of reason codes (signal, value, threshold, points, detail, evidence)
+            config_hash TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE account_scores (
+            account_id TEXT PRIMARY KEY,
+            cluster_id INTEGER,               -- NULL: linked to no other account
+            score REAL NOT NULL,
+            level TEXT NOT NULL,
+            membership REAL,                  -- strength of the account's tie to its cluster, 0..1
+            signals TEXT NOT NULL,            -- JSON {signal code: raw value}
+            reasons TEXT NOT NULL,            -- JSON list of reason codes
+            config_hash TEXT NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX idx_account_scores_cluster ON account_scores (cluster_id, score)")
+    db.execute("CREATE INDEX idx_account_scores_score ON account_scores (score)")
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+DERIVED_TABLES = ("templates", "prompt_templates", "account_templates", "clusters", "account_scores")
 
 
 def _now() -> str:
@@ -391,6 +462,77 @@ class Store:
             (n_rows + len(quarantine), stored, duplicates, quarantined, *progress, source_id),
         )
         return BatchResult(stored=stored, duplicates=duplicates, quarantined=quarantined)
+
+    # -- triage: reading the columns detection needs, writing its derived tables ---------------------
+
+    def triage_requests(self):
+        """Every request as a pandas DataFrame of the columns detection reads (strings as
+        categoricals), sorted by account and time."""
+        import pandas as pd
+
+        cols = [
+            "rid", "account_id", "ts", "ip_prefix", "user_agent", "country", "model", "system_hash",
+            "prompt_hash", "turns", "max_tokens", "temperature", "input_tokens", "output_tokens", "status",
+        ]  # fmt: skip
+        rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM requests").fetchall()
+        df = pd.DataFrame.from_records(rows, columns=cols)
+        for c in ("account_id", "ip_prefix", "user_agent", "country", "model", "status"):
+            df[c] = df[c].astype("category")
+        for c in ("ts", "system_hash", "prompt_hash", "turns", "max_tokens", "input_tokens", "output_tokens"):
+            df[c] = df[c].astype("Int64")
+        return df.sort_values(["account_id", "ts"], kind="stable", ignore_index=True)
+
+    def triage_accounts(self):
+        """Every known account (from records or only seen in requests) as a DataFrame."""
+        import pandas as pd
+
+        cols = ["account_id", "has_record", *ACCOUNT_COLUMNS[1:]]
+        rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM accounts ORDER BY account_id").fetchall()
+        df = pd.DataFrame.from_records(rows, columns=cols)
+        df["created_at"] = df["created_at"].astype("Int64")
+        return df
+
+    def prompt_texts(self) -> Iterator[tuple[int, str]]:
+        """(hash, text) of every distinct prompt (last user turn) that requests use."""
+        yield from self.conn.execute(
+            "SELECT hash, text FROM prompts WHERE hash IN (SELECT prompt_hash FROM requests)"
+        )
+
+    def write_triage(self, run: dict, templates, prompt_templates, account_templates, clusters, account_scores) -> int:
+        """Replace the derived tables with one triage run's results, atomically. Tags, notes and
+        cases are not touched. Returns the run id."""
+        c = self.conn
+        with self.transaction():
+            for table in DERIVED_TABLES:
+                c.execute(f"DELETE FROM {table}")
+            c.executemany(
+                "INSERT INTO templates (id, family_id, pattern, prompts, requests, accounts, orgs, evenness, "
+                "top_share, cot_share, examples, config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                templates,
+            )
+            c.executemany("INSERT INTO prompt_templates (prompt_hash, template_id) VALUES (?, ?)", prompt_templates)
+            c.executemany(
+                "INSERT INTO account_templates (account_id, template_id, requests, first_ts, last_ts) "
+                "VALUES (?, ?, ?, ?, ?)",
+                account_templates,
+            )
+            c.executemany(
+                "INSERT INTO clusters (id, score, level, size, families, links, reasons, config_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                clusters,
+            )
+            c.executemany(
+                "INSERT INTO account_scores (account_id, cluster_id, score, level, membership, signals, reasons, "
+                "config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                account_scores,
+            )
+            cur = c.execute(
+                "INSERT INTO triage_runs (config_hash, config, tool_version, started_at, finished_at, requests, "
+                "accounts, templates, clusters, flagged, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run["config_hash"], run["config"], __version__, run["started_at"], _now(), run["requests"],
+                 run["accounts"], run["templates"], run["clusters"], run["flagged"], json.dumps(run["seconds"])),
+            )  # fmt: skip
+        return cur.lastrowid
 
     # -- reading --------------------------------------------------------------------------------
 

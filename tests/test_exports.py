@@ -1,6 +1,8 @@
 """Export formats as a user meets them: sniffing, --format, --account-field, --map and map files,
 the `formats` command, and rows joined from a batch's input file."""
 
+from pathlib import Path
+
 import orjson
 import pytest
 from helpers import T0, accounting, cli, cli_json, one, q, write, write_csv, write_jsonl
@@ -155,3 +157,49 @@ def test_a_batch_output_without_its_input_file_is_stored_and_says_what_it_lacks(
     assert s.notes.get("prompt in the batch input file (not given)") == 3
     assert one(fresh_store, "SELECT count(*) FROM requests WHERE ts IS NULL") == 1  # the error line
     assert one(fresh_store, "SELECT count(*) FROM requests WHERE prompt_hash IS NOT NULL") == 0
+
+
+def test_one_tenant_base_written_in_three_formats_loads_to_the_same_accounts_and_requests(tmp_path):
+    """`farmhound sample --format canonical|litellm|bedrock` with one seed, each ingested into its own
+    store: the same accounts, the same requests per account, the same prompt and response texts."""
+    from farmhound.store import Store
+
+    seen = {}
+    for fmt in ("canonical", "litellm", "bedrock"):
+        out, db = tmp_path / fmt, tmp_path / f"{fmt}.db"
+        cli("sample", "--out", out, "--scale", "0.05", "--seed", "5", "--format", fmt)
+        summaries = cli_json("ingest", out, "--db", db, "--json")
+        requests = [s for s in summaries if s["kind"] == "requests"]
+        assert all(s["quarantined"] == 0 for s in summaries)
+        assert {s["options"]["format"] for s in requests} == {fmt}
+        with Store(db) as store:
+            seen[fmt] = (
+                q(store, "SELECT account_id, count(*) FROM requests GROUP BY account_id ORDER BY account_id"),
+                q(store, "SELECT count(*), count(DISTINCT ts / 1000) FROM requests"),
+                q(store, "SELECT text FROM prompts WHERE hash IN (SELECT prompt_hash FROM requests) ORDER BY text"),
+                q(store, "SELECT text FROM responses ORDER BY text"),
+                one(store, "SELECT count(*) FROM accounts WHERE has_record"),
+            )
+    assert seen["canonical"][0] and seen["canonical"][2]
+    assert seen["litellm"] == seen["canonical"]
+    assert seen["bedrock"] == seen["canonical"]
+
+
+EXAMPLES = orjson.loads((Path(__file__).parent / "fixtures/reference_examples/first_rows.json").read_bytes())
+
+
+@pytest.mark.parametrize("container", ["jsonl", "json.gz", "csv"])
+@pytest.mark.parametrize("name", [n for n in EXAMPLES if n != "portkey"])
+def test_sniffing_picks_the_loader_of_every_reference_example(tmp_path, name, container):
+    from loaders.formats import sniff
+
+    rows = EXAMPLES[name]
+    if container == "csv":  # nested values as JSON text, as CSV exports hold them
+        header = sorted({k for r in rows for k in r})
+        flat = [{k: orjson.dumps(v).decode() if isinstance(v, dict | list) else v for k, v in r.items()} for r in rows]
+        path = write_csv(tmp_path / "x.csv", flat, header=header)
+    elif container == "json.gz":
+        path = write(tmp_path / "x.json.gz", orjson.dumps(rows), gz=True)
+    else:
+        path = write_jsonl(tmp_path / "x.jsonl", rows)
+    assert sniff(path).export == name

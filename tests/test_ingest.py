@@ -33,7 +33,7 @@ from helpers import (
     write_parquet,
 )  # fmt: skip
 
-from farmhound.store import Store
+from farmhound.store import SCHEMA_VERSION, Store
 from loaders.formats import SourceError
 from loaders.pipeline import ingest
 
@@ -322,7 +322,7 @@ def test_info_json_has_exactly_the_documented_keys_and_counts_request_only_accou
     info = info_json(db)
     assert set(info) == INFO_KEYS
     assert info == {"requests": 6, "accounts": 4, "sources": 2, "quarantined": 1, "templates": 0, "clusters": 0,
-                    "tags": 0, "cases": 0, "schema_version": 1}  # fmt: skip
+                    "tags": 0, "cases": 0, "schema_version": SCHEMA_VERSION}  # fmt: skip
 
 
 def test_info_on_a_missing_store_fails_clearly(tmp_path):

@@ -1,0 +1,315 @@
+"""Triage: the whole detection pass over a store, from prompts to ranked, explained farms.
+
+Phases: read the columns detection needs; mine prompt templates; compute per-account signals;
+link accounts into candidate clusters; score each cluster from its signals (with corroboration
+across families and visible deductions for legitimate-looking evidence); score each account from
+its cluster and its own signals; write everything to the store's derived tables, stamped with the
+config hash. Re-running replaces the derived tables and nothing else: tags, notes and cases stay.
+
+Each phase is a partitionable group-by over columns (DESIGN §9), so the heavy pass could later
+run on a distributed engine and load only its results here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from farmhound.config import Config
+from farmhound.linking import link_accounts
+from farmhound.scoring import LEVELS, Reason, Score, cap_level, combine, evidence
+from farmhound.signals import SIGNALS, account_signals, baseline_stats, cluster_signals, cot_flags
+from farmhound.store import Store
+from farmhound.templates import TemplateConfig, mine
+
+FLAGGED = ("high", "critical")
+
+
+class Cancelled(Exception):
+    """Triage was cancelled; the store's derived tables are as the previous run left them."""
+
+
+@dataclass
+class ClusterResult:
+    id: int
+    score: float
+    level: str
+    accounts: list[str]
+    families: dict[str, float]
+    links: dict[str, int]
+    reasons: list[Reason]
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "score": self.score, "level": self.level, "accounts": self.accounts,
+                "families": self.families, "links": self.links, "reasons": [r.to_json() for r in self.reasons]}  # fmt: skip
+
+
+@dataclass
+class AccountResult:
+    account_id: str
+    score: float
+    level: str
+    cluster_id: int | None
+    membership: float | None
+    reasons: list[Reason]
+    signals: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"account_id": self.account_id, "score": self.score, "level": self.level,
+                "cluster_id": self.cluster_id, "reasons": [r.to_json() for r in self.reasons]}  # fmt: skip
+
+
+@dataclass
+class TriageResult:
+    clusters: list[ClusterResult]  # by score, highest first
+    accounts: list[AccountResult]  # by score, highest first
+    config_hash: str
+    requests: int
+    templates: int
+    seconds: dict[str, float]
+
+    @property
+    def flagged(self) -> list[AccountResult]:
+        return [a for a in self.accounts if a.level in FLAGGED]
+
+    def to_json(self, top: int | None = None) -> dict:
+        """DESIGN §8: {"clusters": [...], "accounts": [...]}, plus the config hash."""
+        clusters = self.clusters[:top] if top else self.clusters
+        return {"clusters": [c.to_json() for c in clusters], "accounts": [a.to_json() for a in self.accounts],
+                "config_hash": self.config_hash}  # fmt: skip
+
+
+Progress = Callable[[str, float], None]  # (phase, fraction done of all phases)
+
+PHASES = ("reading", "templates", "signals", "linking", "scoring", "writing")
+
+
+def run_triage(store: Store, config: Config, on_progress: Progress | None = None,
+               cancel: threading.Event | None = None) -> TriageResult:  # fmt: skip
+    report = on_progress or (lambda phase, done: None)
+    seconds: dict[str, float] = {}
+    started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    clock = time.perf_counter()
+
+    def phase_done(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 3)
+        clock = now
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(name)
+        k = PHASES.index(name) + 1
+        report(PHASES[k] if k < len(PHASES) else "done", k / len(PHASES))
+
+    report("reading", 0.0)
+    requests = store.triage_requests()
+    accounts = store.triage_accounts()
+    prompts = list(store.prompt_texts())
+    phase_done("reading")
+
+    mined = mine(prompts, TemplateConfig(**config["templates"]))
+    cot = dict(zip((h for h, _ in prompts), cot_flags(t for _, t in prompts), strict=True))
+    del prompts
+    family_of = {t.id: t.family_id for t in mined.templates}
+    ph = requests["prompt_hash"]
+    template = ph.map(mined.assignment).astype("Int64")
+    requests["template_id"] = template.fillna(-1).astype("int64")
+    requests["family_id"] = template.map(family_of).fillna(-1).astype("int64")
+    requests["cot"] = ph.map(cot).fillna(False).astype(bool)
+    phase_done("templates")
+
+    feats = account_signals(requests, accounts, config)
+    baseline = baseline_stats(requests, accounts)
+    phase_done("signals")
+
+    linked = link_accounts(requests, accounts, config["linking"])
+    phase_done("linking")
+
+    specs = signal_specs(config)
+    clusters: list[ClusterResult] = []
+    families_of: dict[int, np.ndarray] = {}
+    by_account = requests.groupby("account_id", observed=True, sort=False).indices
+    for cid, members in linked.members.items():
+        rows = np.concatenate([by_account[m] for m in members if m in by_account]) if members else []
+        member_requests = requests.iloc[rows] if len(rows) else requests.iloc[:0]
+        member_accounts = accounts[accounts["account_id"].isin(members)]
+        families_of[cid] = shared_families(member_requests)
+        values = cluster_signals(members, member_requests, member_accounts, baseline)
+        reasons = _reasons(values, specs, level="cluster")
+        reasons += _member_reasons(feats.reindex(members), specs)
+        reasons += legitimate_evidence(member_accounts, feats.reindex(members), config["scoring"])
+        s = combine(reasons, config["scoring"])
+        clusters.append(ClusterResult(cid, s.score, s.level, members, s.families, linked.links[cid], s.reasons))
+    clusters.sort(key=lambda c: (-c.score, c.id))
+    cluster_by_id = {c.id: c for c in clusters}
+
+    results: list[AccountResult] = []
+    scoring_cfg = config["scoring"]
+    for account_id in accounts["account_id"]:
+        own = _reasons(_row_values(feats, account_id), specs, level="account")
+        own_score = combine(own, scoring_cfg)
+        cid = linked.cluster_of.get(account_id)
+        signals = {k: v for k, v in _row_values(feats, account_id).items() if v[0] is not None}
+        if cid is None:
+            score = min(own_score.score, scoring_cfg["unlinked_max"])
+            level = cap_level(own_score.level, "medium")
+            results.append(AccountResult(account_id, round(score, 3), level, None, None, own_score.reasons,
+                                         {k: v[0] for k, v in signals.items()}))  # fmt: skip
+            continue
+        c = cluster_by_id[cid]
+        m = membership(by_account.get(account_id), requests, families_of[cid])
+        score = round(c.score * m + 0.25 * max(own_score.score, 0.0), 3)
+        level = cap_level(_level(score, scoring_cfg), c.level)
+        reasons = [Reason("C", "cluster", "cluster", c.score, None, round(c.score * m, 3),
+                          f"cluster {c.id} ({len(c.accounts)} accounts, {c.level}) x membership {m:.2f}")]
+        results.append(AccountResult(account_id, score, level, cid, round(m, 3), reasons + own_score.reasons,
+                                     {k: v[0] for k, v in signals.items()}))  # fmt: skip
+    results.sort(key=lambda a: (-a.score, a.account_id))
+    phase_done("scoring")
+
+    _write(store, config, requests, mined, clusters, results, started_at, seconds)
+    phase_done("writing")
+    return TriageResult(clusters, results, config.hash, len(requests), len(mined.templates), seconds)
+
+
+def signal_specs(config: Config) -> dict[str, dict]:
+    """Each signal's documentation (signals.SIGNALS) with its numbers from the config."""
+    specs = {}
+    for code, sig in SIGNALS.items():
+        numbers = config["signals"].get(code, {})
+        specs[code] = {"name": sig.name, "family": sig.family, "level": sig.level,
+                       "notice": numbers.get("notice", sig.notice), "strong": numbers.get("strong", sig.strong),
+                       "weight": numbers.get("weight", sig.weight)}  # fmt: skip
+    return specs
+
+
+def _row_values(feats: pd.DataFrame, account_id: str) -> dict[str, tuple]:
+    if account_id not in feats.index:
+        return {}
+    row = feats.loc[account_id]
+    return {code: (_num(row[code]), "", []) for code in SIGNALS if code in row.index}
+
+
+def _num(v):
+    if v is None or v is pd.NA:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def _reasons(values: dict[str, tuple], specs: dict[str, dict], level: str) -> list[Reason]:
+    out = []
+    for code, (value, detail, rows) in values.items():
+        spec = specs.get(code)
+        if spec is None or spec["level"] != level:
+            continue
+        e = evidence(_num(value), spec["notice"], spec["strong"])
+        if e > 0:
+            out.append(Reason(code, spec["name"], spec["family"], _num(value), spec["notice"],
+                              round(spec["weight"] * e, 3), detail, list(rows)[:20]))  # fmt: skip
+    return out
+
+
+def _member_reasons(member_feats: pd.DataFrame, specs: dict[str, dict]) -> list[Reason]:
+    """Account-level signals seen across a cluster: the median over its members."""
+    values = {}
+    for code, spec in specs.items():
+        if spec["level"] == "account" and code in member_feats.columns:
+            col = pd.to_numeric(member_feats[code], errors="coerce")
+            if col.notna().sum() >= 2:
+                values[code] = (float(col.median()), f"median over {int(col.notna().sum())} members", [])
+    return _reasons(values, {c: {**s, "level": "cluster"} for c, s in specs.items()}, level="cluster")
+
+
+def legitimate_evidence(member_accounts: pd.DataFrame, member_feats: pd.DataFrame, cfg: dict) -> list[Reason]:
+    """Negative evidence, shown as subtractions: one billing org, one institutional email domain."""
+    out = []
+    n = len(member_accounts)
+    if n == 0:
+        return out
+    orgs = member_accounts["org_id"].dropna()
+    orgs = orgs[orgs != ""]
+    if len(orgs) == n and orgs.nunique() == 1:
+        out.append(Reason("N1", "one billing org", "legitimate", 1.0, None, -cfg["one_org_points"],
+                          f"all {n} accounts in org {orgs.iloc[0]}", [orgs.iloc[0]]))  # fmt: skip
+    domains = member_accounts["email_domain"].dropna()
+    if len(domains):
+        top, count = domains.value_counts().index[0], int(domains.value_counts().iloc[0])
+        share = count / n
+        if share >= cfg["institution_share"] and top not in cfg["webmail_domains"]:
+            out.append(Reason("N2", "one institutional email domain", "legitimate", round(share, 3),
+                              cfg["institution_share"], -cfg["institution_points"],
+                              f"{count} of {n} accounts at {top}", [top]))  # fmt: skip
+    return out
+
+
+def membership(rows, requests: pd.DataFrame, shared_families: np.ndarray) -> float:
+    """How strongly an account belongs to its cluster, 0..1: the share of its requests in the
+    template families its cluster's members share, and at least 0.5 (infrastructure ties it)."""
+    if rows is None or not len(rows) or not len(shared_families):
+        return 0.5
+    fam = requests["family_id"].to_numpy()[rows]
+    return max(float(np.isin(fam, shared_families).mean()), 0.5)
+
+
+def shared_families(member_requests: pd.DataFrame) -> np.ndarray:
+    """Template families used by at least two of a cluster's members."""
+    per = member_requests.groupby("family_id", sort=False)["account_id"].nunique()
+    return per[(per >= 2) & (per.index >= 0)].index.to_numpy()
+
+
+def _level(score: float, cfg: dict) -> str:
+    if score >= cfg["critical"]:
+        return "critical"
+    if score >= cfg["high"]:
+        return "high"
+    if score >= cfg["medium"]:
+        return "medium"
+    return "low"
+
+
+def _write(store, config, requests, mined, clusters, results, started_at, seconds) -> None:
+    h = config.hash
+    uses = requests[requests["template_id"] >= 0]
+    per_t = uses.groupby("template_id", sort=False).agg(requests=("rid", "size"), accounts=("account_id", "nunique"),
+                                                        cot=("cot", "mean"))  # fmt: skip
+    per_ta = uses.groupby(["account_id", "template_id"], observed=True, sort=False).agg(
+        requests=("rid", "size"), first_ts=("ts", "min"), last_ts=("ts", "max"))
+    shares = per_ta["requests"] / per_ta.groupby(level="template_id")["requests"].transform("sum")
+    ent = (-(shares * np.log(shares))).groupby(level="template_id").sum()
+    top = shares.groupby(level="template_id").max()
+    templates = []
+    for t in mined.templates:
+        n_req = int(per_t["requests"].get(t.id, 0))
+        n_acc = int(per_t["accounts"].get(t.id, 0))
+        even = float(ent.get(t.id, 0.0) / np.log(n_acc)) if n_acc > 1 else None
+        templates.append((t.id, t.family_id, t.pattern, t.prompts, n_req, n_acc, 0, even,
+                          float(top.get(t.id, 1.0)) if n_acc else None, float(per_t["cot"].get(t.id, 0.0)),
+                          json.dumps(t.examples), h))  # fmt: skip
+    account_templates = [(a, int(t), int(r.requests), _int(r.first_ts), _int(r.last_ts))
+                         for (a, t), r in per_ta.iterrows()]  # fmt: skip
+    cluster_rows = [(c.id, c.score, c.level, len(c.accounts), json.dumps(c.families), json.dumps(c.links),
+                     json.dumps([r.to_json() for r in c.reasons]), h) for c in clusters]  # fmt: skip
+    account_rows = [(a.account_id, a.cluster_id, a.score, a.level, a.membership, json.dumps(a.signals),
+                     json.dumps([r.to_json() for r in a.reasons]), h) for a in results]  # fmt: skip
+    run = {"config_hash": h, "config": config.to_json(), "started_at": started_at, "requests": len(requests),
+           "accounts": len(results), "templates": len(templates), "clusters": len(clusters),
+           "flagged": sum(a.level in FLAGGED for a in results), "seconds": seconds}  # fmt: skip
+    store.write_triage(run, templates, list(mined.assignment.items()), account_templates, cluster_rows, account_rows)
+
+
+def _int(v):
+    return None if v is None or v is pd.NA or v != v else int(v)
+
+
+__all__ = ["run_triage", "TriageResult", "ClusterResult", "AccountResult", "Cancelled", "LEVELS", "Score"]
