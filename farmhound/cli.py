@@ -425,7 +425,7 @@ def _triage_table(result, top: int) -> None:
         for r in c.reasons[:4]:
             if reasons:
                 reasons.append("\n")
-            reasons.append(visible(r.text(), 160), style="green" if r.points < 0 else "")
+            reasons.append(visible(r.text(detail=False), 100), style="green" if r.points < 0 else "")
         table.add_row(str(c.id), Text(c.level, style=_LEVEL_STYLE[c.level]), f"{c.score:.1f}", f"{len(c.accounts):,}",
                       links, reasons)  # fmt: skip
     console.print(table)

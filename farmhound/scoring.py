@@ -37,12 +37,12 @@ class Reason:
             d["value"] = round(self.value, 4)
         return d
 
-    def text(self) -> str:
-        """`S12 synchrony 0.71 (>= 0.5) +3.0: 47 accounts ...`"""
+    def text(self, detail: bool = True) -> str:
+        """`S12 synchrony 0.71 (notice 0.5) +3.0: 47 accounts ...`; without the detail, the first part."""
         value = "" if self.value is None else f" {_fmt(self.value)}"
         threshold = "" if self.threshold is None else f" (notice {_fmt(self.threshold)})"
-        detail = f": {self.detail}" if self.detail else ""
-        return f"{self.code} {self.name}{value}{threshold} {self.points:+.1f}{detail}"
+        more = f": {self.detail}" if detail and self.detail else ""
+        return f"{self.code} {self.name}{value}{threshold} {self.points:+.1f}{more}"
 
 
 def _fmt(v) -> str:

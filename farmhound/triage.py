@@ -125,8 +125,8 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
     requests["cot"] = ph.map(cot).fillna(False).astype(bool)
     phase_done("templates")
 
-    feats = account_signals(requests, accounts, config)
-    baseline = baseline_stats(requests, accounts)
+    baseline = baseline_stats(requests, accounts, config)
+    feats = account_signals(requests, accounts, config, baseline)
     phase_done("signals")
 
     linked = link_accounts(requests, accounts, config["linking"])
@@ -141,7 +141,7 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
         member_requests = requests.iloc[rows] if len(rows) else requests.iloc[:0]
         member_accounts = accounts[accounts["account_id"].isin(members)]
         families_of[cid] = shared_families(member_requests)
-        values = cluster_signals(members, member_requests, member_accounts, baseline)
+        values = cluster_signals(members, member_requests, member_accounts, baseline, config)
         reasons = _reasons(values, specs, level="cluster")
         reasons += _member_reasons(feats.reindex(members), specs)
         reasons += legitimate_evidence(member_accounts, feats.reindex(members), config["scoring"])
