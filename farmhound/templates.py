@@ -31,13 +31,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel, Postfix, Prefix
 
 __all__ = ["Mined", "Template", "TemplateConfig", "mine"]
@@ -87,162 +88,190 @@ class Mined:
 SLOT = "<*>"
 _PH = "\x1a"              # placeholder in skeletons: one character, so ratios stay fair
 _GAP = " \u2026 "         # where the middle of a long prompt was cut out
-_CHUNK = 1 << 17
+_CHUNK = 1 << 15
 _VOLATILE = (             # RE2 syntax (pyarrow), no lookarounds; each match -> one placeholder
     r"```(?s:.*?)(?:```|$)"                                        # code blocks, even unterminated
     r"|(?:https?://|www\.)[^\s<>\"')\]]+"                          # URLs
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"                               # emails
-    r"|\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|`[^`\n]{1,200}`"         # quoted strings, inline code
+    r"|\"[^\"\n]+\"|“[^”\n]+”|`[^`\n]+`"                          # quoted strings, inline code
     r"|\w*\d(?:[\w^]|[.,:/-]\w)*"                                  # numbers, ids, versions, hex
     r"|\b[A-Za-z]+(?:_[A-Za-z0-9]+)+\b"                            # snake_case
     r"|\b[a-z]+[A-Z][A-Za-z]*\b|\b[A-Z]+[a-z]+[A-Z][A-Za-z]*\b"    # camelCase, PascalCase
     r"|\b[A-Za-z]\w+(?:\.[A-Za-z]\w+)+\b"                          # dotted names: os.path, a.csv
 )
-_SQUOTE = r"(^|[^\w'])'[^'\n]{1,200}'"      # 'quoted', but not it's ... don't
+_SQUOTE = r"(^|[^\w'])'[^'\n]+'"           # 'quoted', but not it's ... don't
+# (RE2 turns a bounded repeat like {1,200} into a big automaton: 6x slower. Excerpts are short and
+# newlines end a quote, so unbounded is safe.)
+_POOL = pa.system_memory_pool()   # returns freed buffers to the OS: peak RSS follows live data
 _EDGE_PUNCT = " \t\n.,:;!?()[]{}\"'`\u2026-"
 
 
 # ----------------------------------------------------------------------------- skeletons
-def _excerpt(text: str, head: int, tail: int) -> str:
-    if len(text) <= head + tail + 20:
-        return text
+def _mask(texts, ph: str):
+    """Volatile parts -> ph, whitespace collapsed, neighbouring placeholders merged (arrow in/out)."""
+    esc = "".join(c if c.isalnum() else "\\" + c for c in ph)
+    steps = ((_VOLATILE, ph), (_SQUOTE, r"\1" + ph), (r"\s\s+|[\t\n\r\f\v]", " "),
+             (f"{esc}(?:[^\\w{esc}]{{0,3}}{esc})+", ph))
+    for pattern, by in steps:
+        texts = pc.replace_substring_regex(texts, pattern, by, memory_pool=_POOL)
+    return pc.utf8_trim_whitespace(texts, memory_pool=_POOL)
+
+
+def _cut(text: str, head: int, tail: int) -> str:
     gap = _GAP
     if "```" in text and text.count("```", head, len(text) - tail) % 2:
         gap = " ```" + _GAP             # a code block opens or closes in the cut-out middle
     return text[:head] + gap + text[-tail:]
 
 
-def _mask(texts, ph: str):
-    """Volatile parts -> ph, whitespace collapsed, neighbouring placeholders merged (arrow in/out)."""
-    out = pc.replace_substring_regex(texts, _VOLATILE, ph)
-    out = pc.replace_substring_regex(out, _SQUOTE, r"\1" + ph)
-    out = pc.utf8_trim_whitespace(pc.replace_substring_regex(out, r"\s\s+|[\t\n\r\f\v]", " "))
-    esc = "".join(c if c.isalnum() else "\\" + c for c in ph)
-    return pc.replace_substring_regex(out, f"{esc}(?:[^\\w{esc}]{{0,3}}{esc})+", ph)
+def _read(prompts: Iterable[tuple[int, str]], cfg: TemplateConfig) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
+    """(distinct hashes sorted, so input order never matters; where each one's excerpt is; the
+    excerpts in input order). Texts go to arrow a chunk at a time: no Python object per prompt
+    outlives its chunk, and nothing is copied to reorder them."""
+    head, tail = cfg.head_chars, cfg.tail_chars
+    most = head + tail + 20
+    hashes, texts, hs, buf = [], [], [], []
 
+    def flush() -> None:
+        try:
+            hashes.append(np.array(hs, dtype=np.int64))
+        except OverflowError:                            # hashes beyond 64 bits: slower, still fine
+            hashes.append(np.array(hs, dtype=object))
+        texts.append(pa.array(buf, pa.string(), memory_pool=_POOL))
+        hs.clear(), buf.clear()
 
-def _read(prompts: Iterable[tuple[int, str]], cfg: TemplateConfig) -> tuple[list[int], pa.ChunkedArray]:
-    """Distinct hashes, sorted (so input order never matters), and their excerpts."""
-    seen: set[int] = set()
-    hashes: list[int] = []
-    chunks, buf = [], []
     for h, text in prompts:
-        if h not in seen:
-            seen.add(h)
-            hashes.append(h)
-            buf.append(_excerpt(text, cfg.head_chars, cfg.tail_chars))
-            if len(buf) == _CHUNK:
-                chunks.append(pa.array(buf, pa.string()))
-                buf = []
-    chunks.append(pa.array(buf, pa.string()))
-    del seen
-    try:
-        order = np.argsort(np.array(hashes, dtype=np.int64), kind="stable")
-    except OverflowError:
-        order = np.array(sorted(range(len(hashes)), key=hashes.__getitem__), dtype=np.int64)
-    excerpts = pa.chunked_array(chunks).take(pa.array(order))
-    return [hashes[i] for i in order.tolist()], excerpts
+        hs.append(h)
+        buf.append(text if len(text) <= most else _cut(text, head, tail))
+        if len(buf) == _CHUNK:
+            flush()
+    flush()
+    uniq, src = np.unique(np.concatenate(hashes), return_index=True)   # a repeated hash keeps its first text
+    return uniq, src.astype(np.int64), pa.chunked_array(texts, pa.string())
+
+
+def _skeletons(excerpts: pa.ChunkedArray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
+    """(distinct skeleton per prompt, numbered by first prompt in hash order; each distinct
+    skeleton's row in the third item; the skeletons, in input order). Both cores mask, a slice
+    each; equal skeletons are found by a 64-bit hash of their text."""
+    parts = [excerpts.slice(a, _CHUNK) for a in range(0, len(excerpts), _CHUNK)]
+
+    def work(part: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+        sk = pc.utf8_lower(_mask(part, _PH), memory_pool=_POOL)
+        h64 = xxhash.xxh3_64_intdigest
+        return sk, np.fromiter((h64(x.encode()) for x in sk.to_pylist()), np.uint64, len(sk))
+
+    with ThreadPoolExecutor(2) as pool:                  # arrow releases the GIL while masking
+        done = list(pool.map(work, parts))
+    skel = pa.chunked_array([c for sk, _ in done for c in sk.chunks], pa.string())
+    hp = np.concatenate([h for _, h in done])[src]
+    del done, parts
+    _, first, inverse = np.unique(hp, return_index=True, return_inverse=True)
+    canon = np.argsort(first, kind="stable")             # number skeletons by their first prompt
+    label = np.empty(len(canon), dtype=np.int64)
+    label[canon] = np.arange(len(canon))
+    return label[inverse.ravel()], src[first[canon]], skel
 
 
 # ----------------------------------------------------------------------------- templates
 class _Grouper:
     """Greedy leader clustering of distinct skeletons inside blocks (see the module docstring)."""
 
-    def __init__(self, sk: list[str], counts: list[int], cfg: TemplateConfig):
-        self.sk, self.counts, self.cfg = sk, counts, cfg
-        self.tmpl = [-1] * len(sk)                       # template per skeleton
-        self.leader: list[int] = []                      # template -> leading skeleton
-        self.anchor: list[str] = []                      # "h" or "t": the side it was found on
-        self.size: list[int] = []                        # template -> prompts so far
+    def __init__(self, skel: pa.ChunkedArray, rows: np.ndarray, counts: np.ndarray, cfg: TemplateConfig):
+        self.skel, self.rows, self.counts, self.cfg = skel, rows, counts, cfg
+        self.tmpl = np.full(len(rows), -1, dtype=np.int64)  # template per distinct skeleton
+        self.lead: list[str] = []                          # template -> its leader's skeleton
+        self.anchor: list[str] = []                        # "h" or "t": the side it was found on
+        self.size: list[int] = []                          # template -> prompts so far
 
-    def fits(self, s: str, t: int) -> bool:
-        cfg, lead, w = self.cfg, self.sk[self.leader[t]], self.cfg.side_chars
-        if self.anchor[t] == "h":
-            if fuzz.ratio(s[:w], lead[:w], score_cutoff=cfg.side_ratio):
-                return True
-            side, other = Prefix.similarity(s, lead), Postfix.similarity(s, lead)
+    def hits(self, t: int, strs: list[str]) -> np.ndarray:
+        """Which skeletons join template t: a close side window, or a long exact shared head+tail
+        including the anchored side. Vectorised (process.cdist) for long lists."""
+        cfg, lead, w, head = self.cfg, self.lead[t], self.cfg.side_chars, self.anchor[t] == "h"
+        short = np.minimum(np.fromiter(map(len, strs), np.int64, len(strs)), len(lead))
+        if len(strs) >= 48:
+            win = [x[:w] for x in strs] if head else [x[-w:] for x in strs]
+            close = process.cdist(win, [lead[:w] if head else lead[-w:]], scorer=fuzz.ratio,
+                                  score_cutoff=cfg.side_ratio)[:, 0] > 0
+            pre = process.cdist(strs, [lead], scorer=Prefix.similarity)[:, 0]
+            post = process.cdist(strs, [lead], scorer=Postfix.similarity)[:, 0]
         else:
-            if fuzz.ratio(s[-w:], lead[-w:], score_cutoff=cfg.side_ratio):
-                return True
-            side, other = Postfix.similarity(s, lead), Prefix.similarity(s, lead)
-        short = min(len(s), len(lead))
-        return side >= cfg.min_edge_chars and min(side + other, short) >= cfg.edge_share * min(short, cfg.edge_window)
+            win = lead[:w] if head else lead[-w:]
+            close = np.array([fuzz.ratio(x[:w] if head else x[-w:], win, score_cutoff=cfg.side_ratio) > 0
+                              for x in strs], dtype=bool)
+            pre = np.array([Prefix.similarity(x, lead) for x in strs], dtype=np.int64)
+            post = np.array([Postfix.similarity(x, lead) for x in strs], dtype=np.int64)
+        side, other = (pre, post) if head else (post, pre)
+        long = (side >= cfg.min_edge_chars) & (np.minimum(side + other, short) >=
+                                                cfg.edge_share * np.minimum(short, cfg.edge_window))
+        return close | long
 
-    def join(self, m: int, t: int) -> None:
+    def take(self, m: np.ndarray, t: int) -> None:
         self.tmpl[m] = t
-        self.size[t] += self.counts[m]
+        self.size[t] += int(self.counts[m].sum())
 
-    def block(self, kind: str, members: list[int], depth: int = 0, carry: tuple[int, ...] = ()) -> None:
-        cfg, sk, tmpl = self.cfg, self.sk, self.tmpl
-        todo = [m for m in members if tmpl[m] < 0]
-        if not todo:
-            return
-        present = sorted({tmpl[m] for m in members if tmpl[m] >= 0} | set(carry), key=lambda t: (-self.size[t], t))
-        leaders = present[: cfg.max_leaders]
-        if leaders:
-            rest = []
-            for m in todo:
-                s = sk[m]
-                for t in leaders:
-                    if self.fits(s, t):
-                        self.join(m, t)
-                        break
-                else:
-                    rest.append(m)
-            todo = rest
+    def block(self, kind: str, members: np.ndarray) -> None:
+        own = self.tmpl[members]
+        todo = members[own < 0]
+        if len(todo):
+            strs = self.skel.take(self.rows[todo]).to_pylist()
+            self._run(kind, todo, strs, np.unique(own[own >= 0]).tolist(), 0)
+
+    def _run(self, kind: str, ms: np.ndarray, strs: list[str], leaders: list[int], depth: int) -> None:
+        cfg = self.cfg
+        leaders = sorted(set(leaders), key=lambda t: (-self.size[t], t))[: cfg.max_leaders]
+        for t in leaders:                                # templates already present or carried
+            if len(ms) == 0:
+                return
+            hit = self.hits(t, strs)
+            if hit.any():
+                self.take(ms[hit], t)
+                ms, strs = ms[~hit], [x for x, h in zip(strs, hit) if not h]
         made, misses = [], 0
-        while len(todo) > 1 and misses < cfg.max_misses and len(made) + len(leaders) < cfg.max_leaders:
-            t = len(self.leader)
-            self.leader.append(todo[0])
-            self.anchor.append(kind)
-            self.size.append(0)
-            rest = []
-            for m in todo[1:]:
-                if self.fits(sk[m], t):
-                    self.join(m, t)
-                else:
-                    rest.append(m)
-            if len(rest) < len(todo) - 1:
-                self.join(todo[0], t)
+        while len(ms) > 1 and misses < cfg.max_misses and len(made) + len(leaders) < cfg.max_leaders:
+            t = len(self.lead)                           # next leader: the first one left
+            self.lead.append(strs[0]), self.anchor.append(kind), self.size.append(0)
+            hit = np.concatenate(([True], self.hits(t, strs[1:])))
+            if hit.sum() > 1:
+                self.take(ms[hit], t)
                 made.append(t)
                 misses = 0
-            else:                                        # attracted nobody: no template
-                self.leader.pop(), self.anchor.pop(), self.size.pop()
+            else:                                        # attracted nobody: no template after all
+                self.lead.pop(), self.anchor.pop(), self.size.pop()
                 misses += 1
-            todo = rest
-        if len(todo) > 1 and depth < cfg.max_depth:      # free text that starts alike: split
+            ms, strs = ms[~hit], [x for x, h in zip(strs, hit) if not h]
+        if len(ms) > 1 and depth < cfg.max_depth:        # free text that merely starts alike: split
             width = cfg.key_chars << (depth + 1)
             sub: dict[str, list[int]] = defaultdict(list)
-            for m in todo:
-                sub[sk[m][:width] if kind == "h" else sk[m][-width:]].append(m)
+            for i, x in enumerate(strs):
+                sub[x[:width] if kind == "h" else x[-width:]].append(i)
             for key in sorted(sub, key=lambda k: (-len(sub[k]), k)):
                 if len(sub[key]) > 1:
-                    self.block(kind, sub[key], depth + 1, tuple(made + leaders))
+                    idx = sub[key]
+                    self._run(kind, ms[idx], [strs[i] for i in idx], made + leaders, depth + 1)
 
 
-def _group(sk: pa.Array, counts: np.ndarray, cfg: TemplateConfig) -> np.ndarray:
-    """Template index per distinct skeleton."""
-    strs, cnt = sk.to_pylist(), counts.tolist()
-    grouper = _Grouper(strs, cnt, cfg)
-    blocks = []
-    for kind, keys in (("h", pc.utf8_slice_codeunits(sk, 0, cfg.key_chars)),
-                       ("t", pc.utf8_slice_codeunits(sk, -cfg.key_chars))):
-        ids = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
-        order = np.argsort(ids, kind="stable")
-        bounds = np.flatnonzero(np.diff(ids[order])) + 1
-        for grp in np.split(order, bounds):
-            if len(grp) > 1:
-                members = grp.tolist()
-                members.sort(key=(lambda i: (-cnt[i], strs[i])) if kind == "h" else
-                             (lambda i: (-cnt[i], strs[i][::-1])))
-                blocks.append((-sum(cnt[i] for i in members), kind, strs[members[0]][:cfg.key_chars]
-                               if kind == "h" else strs[members[0]][-cfg.key_chars:], members))
+def _group(skel: pa.ChunkedArray, rows: np.ndarray, counts: np.ndarray, cfg: TemplateConfig) -> np.ndarray:
+    """Template index per distinct skeleton (distinct skeleton d is skel[rows[d]])."""
+    n, grouper, blocks = len(rows), _Grouper(skel, rows, counts, cfg), []
+    for kind in "ht":
+        keys = pc.utf8_slice_codeunits(skel, 0 if kind == "h" else -cfg.key_chars,
+                                       cfg.key_chars if kind == "h" else None, memory_pool=_POOL)
+        ids = np.concatenate([c.indices.to_numpy(zero_copy_only=False)
+                              for c in pc.dictionary_encode(keys, memory_pool=_POOL).chunks])[rows]
+        order = np.lexsort((-counts, ids))               # by key, most prompts first, then stable
+        sid = ids[order]
+        starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        totals = np.add.reduceat(counts[order], starts)
+        for s, z, tot in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), totals[sizes > 1].tolist()):
+            blocks.append((-tot, kind, int(order[s]), order[s: s + z]))
     blocks.sort(key=lambda b: b[:3])
     for _, kind, _, members in blocks:
         grouper.block(kind, members)
-    tmpl = np.array(grouper.tmpl, dtype=np.int64)
+    tmpl = grouper.tmpl
     rest = np.flatnonzero(tmpl < 0)                      # never matched: their own template
-    tmpl[rest] = np.arange(len(grouper.leader), len(grouper.leader) + len(rest))
+    tmpl[rest] = np.arange(len(grouper.lead), len(grouper.lead) + len(rest))
     return tmpl
 
 
@@ -356,47 +385,63 @@ def mine(prompts: Iterable[tuple[int, str]], config: TemplateConfig = TemplateCo
         that matched nothing is a template of its own.
     """
     cfg = config
-    hashes, excerpts = _read(prompts, cfg)
-    if not hashes:
+    hashes, src, excerpts = _read(prompts, cfg)
+    if len(hashes) == 0:
         return Mined({}, [])
-    enc = pc.dictionary_encode(pc.utf8_lower(_mask(excerpts, _PH)))
-    sk_of = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in enc.chunks])
-    skeletons = enc.chunks[0].dictionary
-    del enc
-    t_of = _group(skeletons, np.bincount(sk_of, minlength=len(skeletons)), cfg)[sk_of]
-    del skeletons, sk_of
+    sk_of, rows, skel = _skeletons(excerpts, src)
+    t_of = _group(skel, rows, np.bincount(sk_of), cfg)[sk_of]
+    del skel, rows, sk_of
     order = np.argsort(t_of, kind="stable")              # members of a template stay in hash order
-    groups = np.split(order, np.flatnonzero(np.diff(t_of[order])) + 1)
+    starts = np.flatnonzero(np.r_[True, np.diff(t_of[order]) != 0])
+    sizes = np.diff(np.r_[starts, len(order)])
+    multi = [order[a: a + z].tolist() for a, z in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist())]
+    singles = order[starts[sizes == 1]]
+    del order, t_of
 
-    multi = [g.tolist() for g in groups if len(g) > 1]
+    def texts(positions) -> pa.ChunkedArray:
+        return store[0].take(src[np.asarray(positions, dtype=np.int64)])
+
+    store = [excerpts]                                   # dropped once the singles are shown
+    del excerpts
     picks = [_spread(list(range(len(g))), cfg.pattern_members) for g in multi]
     flat = [g[i] for g, pick in zip(multi, picks) for i in pick]
-    shown = iter(_mask(excerpts.take(pa.array(flat, pa.int64())), SLOT).to_pylist() if flat else [])
+    shown = iter(_mask(texts(flat), SLOT).to_pylist() if flat else [])
     patterns = [_pattern([next(shown) for _ in pick]) for pick in picks]
     fixed = [" ".join(w for w in pat.lower().split() if w != SLOT) for pat in patterns]
     payloads: list[set[int]] = []
-    start = size = 0
+    first = size = 0
     for n, g in enumerate(multi):                        # payloads, a bounded batch of texts at a time
         size += len(g)
         if size >= _CHUNK or n + 1 == len(multi):
-            texts = excerpts.take(pa.array([p for b in multi[start: n + 1] for p in b], pa.int64())).to_pylist()
-            for b in range(start, n + 1):
-                own, texts = texts[: len(multi[b])], texts[len(multi[b]):]
-                payloads.append(_payloads(own, [own[i] for i in picks[b]], cfg) if len(own) > 2 else set())
-            start, size = n + 1, 0
+            batch = texts([p for b in multi[first: n + 1] for p in b]).to_pylist()
+            at = 0
+            for b, pick in zip(multi[first: n + 1], picks[first: n + 1]):
+                own, at = batch[at: at + len(b)], at + len(b)
+                payloads.append(_payloads(own, [own[i] for i in pick], cfg) if len(own) > 2 else set())
+            first, size = n + 1, 0
     dsu = _families(fixed, payloads, cfg)
 
-    singles = [int(g[0]) for g in groups if len(g) == 1]
-    single_shown = _mask(excerpts.take(pa.array(singles, pa.int64())), SLOT).to_pylist() if singles else []
-    del excerpts, groups
-    rows = [(len(g), patterns[i], hashes[g[0]], i, g) for i, g in enumerate(multi)]
-    rows += [(1, pat, hashes[p], -1, [p]) for p, pat in zip(singles, single_shown)]
-    rows.sort(key=lambda r: (-r[0], r[1], r[2]))
-    fam_id: dict[int, int] = {}
-    templates, assignment = [], {}
-    for tid, (size, pat, _, i, g) in enumerate(rows, 1):
-        fid = tid if i < 0 else fam_id.setdefault(dsu.find(i), tid)
-        members = [hashes[p] for p in g]
-        templates.append(Template(tid, fid, pat, size, _spread(members, cfg.examples)))
-        assignment.update(dict.fromkeys(members, tid))
-    return Mined(assignment, templates)
+    shown_single = _mask(texts(singles), SLOT).combine_chunks()
+    store.clear()
+    single_h = hashes[singles]
+    if single_h.dtype == object:
+        by = np.array(sorted(range(len(singles)), key=lambda i: (shown_single[i].as_py(), single_h[i])), dtype=np.int64)
+    else:
+        by = pc.sort_indices(pa.table({"p": shown_single, "h": single_h}),
+                             sort_keys=[("p", "ascending"), ("h", "ascending")]).to_numpy()
+    tid_of = np.zeros(len(hashes), dtype=np.int64)
+    templates, fam_id = [], {}
+    for tid, i in enumerate(sorted(range(len(multi)), key=lambda i: (-len(multi[i]), patterns[i],
+                                                                     hashes[multi[i][0]])), 1):
+        tid_of[multi[i]] = tid
+        fid = fam_id.setdefault(dsu.find(i), tid)
+        examples = _spread(hashes[multi[i]].tolist(), cfg.examples)
+        templates.append(Template(tid, fid, patterns[i], len(multi[i]), examples))
+    base = len(templates) + 1
+    tid_of[singles[by]] = np.arange(base, base + len(singles))
+    for a in range(0, len(by), _CHUNK):                 # singles: a slice of Python strings at a time
+        part = by[a: a + _CHUNK]
+        for tid, pat, h in zip(range(base + a, base + a + len(part)), shown_single.take(part).to_pylist(),
+                               single_h[part].tolist()):
+            templates.append(Template(tid, tid, pat, 1, [h]))
+    return Mined(dict(zip(hashes.tolist(), tid_of.tolist())), templates)

@@ -232,7 +232,11 @@ def _member_reasons(member_feats: pd.DataFrame, specs: dict[str, dict]) -> list[
 
 
 def legitimate_evidence(member_accounts: pd.DataFrame, member_feats: pd.DataFrame, cfg: dict) -> list[Reason]:
-    """Negative evidence, shown as subtractions: one billing org, one institutional email domain."""
+    """Legitimate-looking evidence, shown as subtractions:
+    N1 every member in one billing org (one customer's keys);
+    N2 most members at institutional email domains (not webmail), each shared by several members
+       (one or more universities' classes, a company);
+    N3 human rhythm: the members' requests come in bursts at a few hours of the day."""
     out = []
     n = len(member_accounts)
     if n == 0:
@@ -243,13 +247,23 @@ def legitimate_evidence(member_accounts: pd.DataFrame, member_feats: pd.DataFram
         out.append(Reason("N1", "one billing org", "legitimate", 1.0, None, -cfg["one_org_points"],
                           f"all {n} accounts in org {orgs.iloc[0]}", [orgs.iloc[0]]))  # fmt: skip
     domains = member_accounts["email_domain"].dropna()
-    if len(domains):
-        top, count = domains.value_counts().index[0], int(domains.value_counts().iloc[0])
-        share = count / n
-        if share >= cfg["institution_share"] and top not in cfg["webmail_domains"]:
-            out.append(Reason("N2", "one institutional email domain", "legitimate", round(share, 3),
-                              cfg["institution_share"], -cfg["institution_points"],
-                              f"{count} of {n} accounts at {top}", [top]))  # fmt: skip
+    domains = domains[~domains.isin(cfg["webmail_domains"])]
+    counts = domains.value_counts()
+    institutional = counts[counts >= cfg["institution_min_members"]]
+    share = float(institutional.sum()) / n
+    if share >= cfg["institution_share"]:
+        names = ", ".join(f"{d} ({c})" for d, c in institutional.head(3).items())
+        out.append(Reason("N2", "institutional email domains", "legitimate", round(share, 3), cfg["institution_share"],
+                          -cfg["institution_points"], f"{int(institutional.sum())} of {n} accounts at {names}",
+                          list(institutional.index[:10])))  # fmt: skip
+    entropy = pd.to_numeric(member_feats.get("S11"), errors="coerce").dropna()
+    bursts = pd.to_numeric(member_feats.get("S10"), errors="coerce").dropna()
+    if min(len(entropy), len(bursts)) >= cfg["human_min_members"]:
+        h, a = float(entropy.median()), float(bursts.median())
+        if h <= cfg["human_entropy_max"] and a >= cfg["human_burstiness_min"]:
+            out.append(Reason("N3", "human rhythm", "legitimate", round(h, 3), cfg["human_entropy_max"],
+                              -cfg["human_points"], f"median hour entropy {h:.2f} bits, burstiness A_n {a:.2f} "
+                              f"over {min(len(entropy), len(bursts))} members", []))  # fmt: skip
     return out
 
 

@@ -131,3 +131,82 @@ def test_triage_of_a_missing_or_empty_store_says_what_to_do(tmp_path):
     assert "no such store" in cli("triage", "--db", tmp_path / "none.db", expect=1).output
     Store(tmp_path / "empty.db").close()
     assert "holds no requests" in cli("triage", "--db", tmp_path / "empty.db", expect=1).output
+
+
+def test_shipped_config_holds_every_default_of_the_code():
+    """default_config.toml is what analysts edit: it must not drift from the code's defaults."""
+    import dataclasses
+
+    from farmhound.config import load_config
+    from farmhound.signals import DEFAULT_SETTINGS, SIGNALS
+    from farmhound.templates import TemplateConfig
+
+    cfg = load_config()
+    assert cfg["templates"] == {f.name: f.default for f in dataclasses.fields(TemplateConfig)}
+    for key, value in DEFAULT_SETTINGS.items():
+        assert cfg["signals"][key] == value, key
+    for code, sig in SIGNALS.items():
+        assert cfg["signals"][code] == {"notice": sig.notice, "strong": sig.strong, "weight": sig.weight,
+                                        "gate": sig.gate.minimum}, code  # fmt: skip
+
+
+T_CLASS = 1_777_000_000  # 2026-04-24, a Friday
+
+
+def _class_and_farm_rows():
+    """A class of 24 students behind one campus NAT (signed up within an hour, one assignment
+    template, human rhythm: a lab slot, then evenings) and a farm of 24 accounts (residential
+    proxies, shared cards, one CoT template, machine timing round the clock)."""
+    import random
+
+    rng = random.Random(5)
+    requests, accounts = [], []
+    topics = ["linked lists", "binary search", "hash maps", "recursion", "sorting", "graphs", "queues"]
+    for s in range(24):
+        acct = f"student{s:02d}"
+        accounts.append({"account_id": acct, "created_at": (T_CLASS + rng.randrange(3600)) * 1000,
+                         "email": f"s{1000000 + s * 7}@cs.example.edu", "signup_ip": "171.64.9.20",
+                         "payment_fingerprint": "", "org_id": "", "tier": "free", "verified": "false"})  # fmt: skip
+        for day in range(14):
+            for _ in range(rng.randrange(0, 5) if day % 7 < 5 else 0):
+                hour = rng.choice([14, 15, 19, 20, 21, 22])
+                ts = T_CLASS + day * 86400 + hour * 3600 + rng.randrange(3600)
+                requests.append({"ts": ts, "account_id": acct, "ip": f"171.64.9.{rng.randrange(2, 250)}",
+                                 "prompt": f"Homework 3: explain {rng.choice(topics)} with an example in Python, "
+                                           f"question {rng.randrange(1, 9)}"})  # fmt: skip
+    cards = ["pf_farm_a", "pf_farm_b", "pf_farm_c"]
+    for f in range(24):
+        acct = f"bot{f:02d}"
+        accounts.append({"account_id": acct, "created_at": (T_CLASS + f * 600) * 1000,
+                         "email": f"user{rng.randrange(10**6)}@gmail.com", "signup_ip": f"45.137.21.{f + 2}",
+                         "payment_fingerprint": cards[f % 3], "org_id": f"org{f}", "tier": "build",
+                         "verified": "false"})  # fmt: skip
+        ts = T_CLASS + 7200 + f * 37
+        prefixes = [f"{rng.randrange(40, 200)}.{rng.randrange(256)}" for _ in range(6)]
+        while ts < T_CLASS + 5 * 86400:
+            ts += int(rng.gauss(3300, 200))
+            requests.append({"ts": ts, "account_id": acct, "ip": f"{rng.choice(prefixes)}.{rng.randrange(256)}.7",
+                             "prompt": f"Solve the following task. Think step by step and show your full "
+                                       f"reasoning before the answer. Task #{rng.randrange(10**6)}: implement "
+                                       f"{rng.choice(topics)} in Rust."})  # fmt: skip
+    for i, r in enumerate(requests):
+        r["request_id"] = f"q{i}"
+    return requests, accounts
+
+
+def test_a_class_behind_one_nat_stays_below_high_while_a_farm_is_flagged(tmp_path):
+    from helpers import write_csv, write_jsonl
+
+    requests, accounts = _class_and_farm_rows()
+    db = tmp_path / "s.db"
+    cli("ingest", write_jsonl(tmp_path / "r.jsonl", requests), write_csv(tmp_path / "a.csv", accounts), "--db", db)
+    out = cli_json("triage", "--db", db, "--json")
+    level = {a["account_id"]: a["level"] for a in out["accounts"]}
+    students = [a for a in level if a.startswith("student")]
+    bots = [a for a in level if a.startswith("bot")]
+    assert not [a for a in students if level[a] in ("high", "critical")]
+    assert all(level[a] in ("high", "critical") for a in bots)
+    # the class's cluster shows the institutional domain as a visible deduction
+    student_cluster = next(a["cluster_id"] for a in out["accounts"] if a["account_id"] == students[0])
+    reasons = next(c["reasons"] for c in out["clusters"] if c["id"] == student_cluster)
+    assert [r["code"] for r in reasons if r["points"] < 0] == ["N2"]
