@@ -24,12 +24,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
-
-import psutil
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -85,34 +82,10 @@ def quality(seeds: list[int], scale: float) -> None:
         print(f"{name:<16}{c['accounts']:>10,}{c['flagged']:>10,}{c['flagged'] / c['accounts']:>8.3f}  {kind}")
 
 
-def _peak_rss(cmd: list[str]) -> tuple[float, int, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak, done = 0, threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        p = psutil.Process(proc.pid)
-        while not done.is_set():
-            try:
-                peak = max(peak, sum(q.memory_info().rss for q in [p, *p.children(recursive=True)]))
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    out, err = proc.communicate()
-    done.set()
-    t.join()
-    if proc.returncode != 0:
-        raise SystemExit(err[-3000:])
-    return time.perf_counter() - t0, peak, out
-
-
 def speed(sizes: list[int]) -> None:
     sys.path.insert(0, str(HERE))
     from gen_requests import generate
+    from ingest import _run_measured
 
     DATA.mkdir(exist_ok=True)
     for n in sizes:
@@ -122,7 +95,7 @@ def speed(sizes: list[int]) -> None:
         db = DATA / f"triage_{n}.db"
         if not db.exists():
             run("ingest", str(src), "--db", str(db))
-        secs, peak, _ = _peak_rss([*FARMHOUND, "triage", "--db", str(db), "--json"])
+        secs, peak, _ = _run_measured([*FARMHOUND, "triage", "--db", str(db), "--json"])
         c = sqlite3.connect(db)
         phases = json.loads(c.execute("SELECT seconds FROM triage_runs ORDER BY id DESC LIMIT 1").fetchone()[0])
         templates = c.execute("SELECT count(*) FROM templates").fetchone()[0]

@@ -30,8 +30,7 @@ import numpy as np
 import psutil
 import xxhash
 
-from farmhound.sample import (AGENT_GOALS, CAREFUL_WRAPS, CODE_TASKS, CRUDE_TEMPLATES, MATH, NUMS, SAAS,
-                              SLOTS)
+from farmhound.sample import AGENT_GOALS, CAREFUL_WRAPS, CODE_TASKS, CRUDE_TEMPLATES, MATH, NUMS, SAAS, SLOTS
 
 OPENERS = ("Can you help me", "How do I", "What is the best way to", "Write a", "I have a", "Explain",
            "Please", "I'm working on", "Why does", "Give me", "Could you", "Summarize", "Help me",

@@ -124,6 +124,21 @@ def _cut(text: str, head: int, tail: int) -> str:
     return text[:head] + gap + text[-tail:]
 
 
+def _take(arr: pa.ChunkedArray, rows) -> list:
+    """arr[rows] as Python values, chunk by chunk (ChunkedArray.take would concatenate them all)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    bounds = np.cumsum([0] + [len(c) for c in arr.chunks])
+    which = np.searchsorted(bounds, rows, side="right") - 1
+    if len(rows) and which.min() == which.max():
+        return arr.chunk(int(which[0])).take(rows - bounds[which[0]]).to_pylist()
+    out: list = [None] * len(rows)
+    for c in np.unique(which).tolist():
+        sel = np.flatnonzero(which == c)
+        for i, v in zip(sel.tolist(), arr.chunk(c).take(rows[sel] - bounds[c]).to_pylist()):
+            out[i] = v
+    return out
+
+
 def _read(prompts: Iterable[tuple[int, str]], cfg: TemplateConfig) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
     """(distinct hashes sorted, so input order never matters; where each one's excerpt is; the
     excerpts in input order). Texts go to arrow a chunk at a time: no Python object per prompt
@@ -161,7 +176,7 @@ def _skeletons(excerpts: pa.ChunkedArray, src: np.ndarray) -> tuple[np.ndarray, 
         h64 = xxhash.xxh3_64_intdigest
         return sk, np.fromiter((h64(x.encode()) for x in sk.to_pylist()), np.uint64, len(sk))
 
-    with ThreadPoolExecutor(2) as pool:                  # arrow releases the GIL while masking
+    with ThreadPoolExecutor(int(__import__("os").environ.get("TW","2"))) as pool:
         done = list(pool.map(work, parts))
     skel = pa.chunked_array([c for sk, _ in done for c in sk.chunks], pa.string())
     hp = np.concatenate([h for _, h in done])[src]
@@ -214,7 +229,7 @@ class _Grouper:
         own = self.tmpl[members]
         todo = members[own < 0]
         if len(todo):
-            strs = self.skel.take(self.rows[todo]).to_pylist()
+            strs = _take(self.skel, self.rows[todo])
             self._run(kind, todo, strs, np.unique(own[own >= 0]).tolist(), 0)
 
     def _run(self, kind: str, ms: np.ndarray, strs: list[str], leaders: list[int], depth: int) -> None:
@@ -398,14 +413,14 @@ def mine(prompts: Iterable[tuple[int, str]], config: TemplateConfig = TemplateCo
     singles = order[starts[sizes == 1]]
     del order, t_of
 
-    def texts(positions) -> pa.ChunkedArray:
-        return store[0].take(src[np.asarray(positions, dtype=np.int64)])
+    def texts(positions) -> list[str]:
+        return _take(store[0], src[np.asarray(positions, dtype=np.int64)])
 
     store = [excerpts]                                   # dropped once the singles are shown
     del excerpts
     picks = [_spread(list(range(len(g))), cfg.pattern_members) for g in multi]
     flat = [g[i] for g, pick in zip(multi, picks) for i in pick]
-    shown = iter(_mask(texts(flat), SLOT).to_pylist() if flat else [])
+    shown = iter(_mask(pa.array(texts(flat), pa.string()), SLOT).to_pylist() if flat else [])
     patterns = [_pattern([next(shown) for _ in pick]) for pick in picks]
     fixed = [" ".join(w for w in pat.lower().split() if w != SLOT) for pat in patterns]
     payloads: list[set[int]] = []
@@ -413,7 +428,7 @@ def mine(prompts: Iterable[tuple[int, str]], config: TemplateConfig = TemplateCo
     for n, g in enumerate(multi):                        # payloads, a bounded batch of texts at a time
         size += len(g)
         if size >= _CHUNK or n + 1 == len(multi):
-            batch = texts([p for b in multi[first: n + 1] for p in b]).to_pylist()
+            batch = texts([p for b in multi[first: n + 1] for p in b])
             at = 0
             for b, pick in zip(multi[first: n + 1], picks[first: n + 1]):
                 own, at = batch[at: at + len(b)], at + len(b)
@@ -421,14 +436,22 @@ def mine(prompts: Iterable[tuple[int, str]], config: TemplateConfig = TemplateCo
             first, size = n + 1, 0
     dsu = _families(fixed, payloads, cfg)
 
-    shown_single = _mask(texts(singles), SLOT).combine_chunks()
+    singles = singles[np.argsort(src[singles], kind="stable")]   # storage order: one take per chunk
+    rows, ex = src[singles], store[0]
+    bounds = np.cumsum([0] + [len(c) for c in ex.chunks])
+    cut = np.searchsorted(rows, bounds)
+    pieces = [_mask(ex.chunk(c).take(rows[cut[c]: cut[c + 1]] - bounds[c]), SLOT)
+              for c in range(ex.num_chunks) if cut[c + 1] > cut[c]]
     store.clear()
     single_h = hashes[singles]
-    if single_h.dtype == object:
-        by = np.array(sorted(range(len(singles)), key=lambda i: (shown_single[i].as_py(), single_h[i])), dtype=np.int64)
+    if single_h.dtype == object or not pieces:
+        shown = [x for p in pieces for x in p.to_pylist()]
+        by = sorted(range(len(singles)), key=lambda i: (shown[i], single_h[i]))
     else:
-        by = pc.sort_indices(pa.table({"p": shown_single, "h": single_h}),
-                             sort_keys=[("p", "ascending"), ("h", "ascending")]).to_numpy()
+        by = pc.sort_indices(pa.table({"p": pa.chunked_array(pieces, pa.string()), "h": single_h}),
+                             sort_keys=[("p", "ascending"), ("h", "ascending")]).to_numpy().tolist()
+        shown = [x for p in pieces for x in p.to_pylist()]
+    del pieces
     tid_of = np.zeros(len(hashes), dtype=np.int64)
     templates, fam_id = [], {}
     for tid, i in enumerate(sorted(range(len(multi)), key=lambda i: (-len(multi[i]), patterns[i],
@@ -439,9 +462,6 @@ def mine(prompts: Iterable[tuple[int, str]], config: TemplateConfig = TemplateCo
         templates.append(Template(tid, fid, patterns[i], len(multi[i]), examples))
     base = len(templates) + 1
     tid_of[singles[by]] = np.arange(base, base + len(singles))
-    for a in range(0, len(by), _CHUNK):                 # singles: a slice of Python strings at a time
-        part = by[a: a + _CHUNK]
-        for tid, pat, h in zip(range(base + a, base + a + len(part)), shown_single.take(part).to_pylist(),
-                               single_h[part].tolist()):
-            templates.append(Template(tid, tid, pat, 1, [h]))
+    hs = single_h.tolist()
+    templates.extend(Template(base + k, base + k, shown[i], 1, [hs[i]]) for k, i in enumerate(by))
     return Mined(dict(zip(hashes.tolist(), tid_of.tolist())), templates)

@@ -157,3 +157,53 @@ def quarantine_table_has(output: str, file_name: str, line: int, reason: str) ->
     """True if `info --quarantine N` printed a row naming this file, line and reason."""
     pattern = rf"│\s*{re.escape(file_name)}\s*│\s*{line}\s*│\s*{re.escape(reason)}"
     return re.search(pattern, output) is not None
+
+
+# -- export conversions -------------------------------------------------------------------------
+
+
+def stored(canonical: dict, require_ts: bool = True) -> dict:
+    """The store row of a canonical dict as {column: value}, with texts in place of their hashes,
+    plus the notes the export gave the row."""
+    from farmhound.store import REQUEST_COLUMNS
+    from loaders.records import normalise_request
+
+    prompts, responses = {}, {}
+    row = dict(zip(REQUEST_COLUMNS, normalise_request(canonical, 1, 1, prompts, responses, require_ts), strict=True))
+    for col, texts in (("system", prompts), ("prompt", prompts), ("conversation", prompts), ("response", responses)):
+        h = row.pop(col + "_hash")
+        row[col] = None if h is None else texts[h]
+    row["notes"] = canonical.get("notes", [])
+    return row
+
+
+def stored_untimed(canonical: dict) -> dict:
+    """`stored` for exports whose rows may carry no time (batch results)."""
+    return stored(canonical, require_ts=False)
+
+
+# A few canonical requests of varied shapes (system message, multi-turn, parts, an empty
+# response), for round trips through the export writers.
+CANONICAL = [
+    {"request_id": "req_01", "ts": "2026-04-22T09:15:02.417Z", "account_id": "acct_aa", "api_key_id": "key_1",
+     "org_id": "org_x", "ip": "73.12.4.9", "user_agent": "openai-python/1.54.3", "country": "US", "model": "atlas-4-mini",
+     "messages": [{"role": "system", "content": "You are Nimbus."},
+                  {"role": "user", "content": [{"type": "text", "text": "Where is my parcel?"}]}],
+     "response": "It is in transit.", "input_tokens": 30, "output_tokens": 9, "max_tokens": 300,
+     "temperature": 0.3, "latency_ms": 812, "status": "ok"},
+    {"request_id": "req_02", "ts": "2026-04-22T09:59:03.001Z", "account_id": "acct_bb", "api_key_id": "key_2",
+     "org_id": None, "ip": "45.137.21.8", "user_agent": "httpx/0.27.0", "country": "BR", "model": "atlas-4.5-pro",
+     "messages": [{"role": "user", "content": "Write merge_intervals in Go."},
+                  {"role": "assistant", "content": "func mergeIntervals..."},
+                  {"role": "user", "content": "now add tests"}],
+     "response": "func TestMerge...", "input_tokens": 60, "output_tokens": 400, "max_tokens": 1024,
+     "temperature": 1.0, "latency_ms": 5100, "status": "ok"},
+    {"request_id": "req_03", "ts": "2026-04-23T23:59:59.999Z", "account_id": "acct_bb", "api_key_id": "key_2",
+     "org_id": None, "ip": "45.137.21.9", "user_agent": "httpx/0.27.0", "country": "BR", "model": "atlas-4-mini",
+     "messages": [{"role": "user", "content": "Find all real x with x^2 - 5x + 6 = 0."}],
+     "response": "", "input_tokens": 20, "output_tokens": 0, "max_tokens": 1024,
+     "temperature": 1.0, "latency_ms": 40, "status": "rate_limited"},
+    {"request_id": "req_04", "ts": "2026-04-24T01:00:00.250Z", "account_id": "acct_cc", "model": "atlas-4-mini",
+     "system": "Be kind.", "prompt": "hello", "response": "hi", "input_tokens": 5, "output_tokens": 1,
+     "latency_ms": 100, "status": "ok"},
+]  # fmt: skip

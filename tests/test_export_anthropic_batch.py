@@ -4,25 +4,15 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import stored_untimed
 
-from farmhound.store import REQUEST_COLUMNS
 from loaders.exports import anthropic_batch
-from loaders.records import RecordError, normalise_request
+from loaders.records import RecordError
 
 EXAMPLES = orjson.loads((Path(__file__).parent / "fixtures/reference_examples/first_rows.json").read_bytes())
 SUCCEEDED, ERRORED = EXAMPLES["anthropic-batch"]
 REQUEST = EXAMPLES["anthropic-batch-requests"][0]
 RESULTS = anthropic_batch.RESULTS
-
-
-def stored(canonical: dict) -> dict:
-    """The store row of a canonical dict as {column: value}, with texts in place of their hashes."""
-    prompts, responses = {}, {}
-    row = dict(zip(REQUEST_COLUMNS, normalise_request(canonical, 1, 1, prompts, responses, False)))
-    for col, texts in (("system", prompts), ("prompt", prompts), ("conversation", prompts), ("response", responses)):
-        h = row.pop(col + "_hash")
-        row[col] = None if h is None else texts[h]
-    return row
 
 
 def convert(line: dict, companion: dict | None = None, account_field: str | None = None) -> dict:
@@ -43,7 +33,7 @@ def test_succeeded_line_with_its_request_item():
     canonical = convert(SUCCEEDED, REQUEST)
     assert "ts" not in canonical
     assert canonical["notes"] == ["no per-request time"]
-    row = stored(canonical)
+    row = stored_untimed(canonical)
     assert row["ts"] is None
     assert row["request_id"] == "msg_01Xk9fakeFAKEfake"
     assert row["account_id"] == "9b1d3c0e-hash-of-end-user"
@@ -65,7 +55,7 @@ def test_succeeded_line_with_its_request_item():
 )  # fmt: skip
 def test_errored_line_in_either_error_shape(error):
     line = {"custom_id": "acct-4471-msg-4", "result": {"type": "errored", "error": error}}
-    row = stored(convert(line, {**REQUEST, "custom_id": "acct-4471-msg-4"}))
+    row = stored_untimed(convert(line, {**REQUEST, "custom_id": "acct-4471-msg-4"}))
     assert row["status"] == "errored: invalid_request_error"
     assert row["request_id"] == "acct-4471-msg-4"  # no message, so no message id
     assert (row["response"], row["input_tokens"]) == (None, None)
@@ -75,12 +65,12 @@ def test_errored_line_in_either_error_shape(error):
 def test_errored_request_with_malformed_content_is_still_stored():
     # The documented error is about exactly this: content that is not a string or blocks.
     bad = request_with(messages=[{"role": "user", "content": {"text_": "hi"}}])
-    assert stored(convert(ERRORED, bad))["prompt"] == '{"text_":"hi"}'
+    assert stored_untimed(convert(ERRORED, bad))["prompt"] == '{"text_":"hi"}'
 
 
 @pytest.mark.parametrize("kind", ["canceled", "expired"])
 def test_canceled_and_expired_lines(kind):
-    row = stored(convert({"custom_id": "acct-4471-msg-3", "result": {"type": kind}}, REQUEST))
+    row = stored_untimed(convert({"custom_id": "acct-4471-msg-3", "result": {"type": kind}}, REQUEST))
     assert (row["status"], row["response"], row["request_id"]) == (kind, None, "acct-4471-msg-3")
 
 
@@ -93,7 +83,7 @@ def test_input_tokens_include_cache_writes_and_reads():
             "cache_read_input_tokens": 2000,
         }
     )
-    row = stored(convert(line, REQUEST))
+    row = stored_untimed(convert(line, REQUEST))
     assert (row["input_tokens"], row["output_tokens"]) == (2110, 5)
 
 
@@ -105,7 +95,7 @@ def test_thinking_and_tool_use_blocks_become_markers():
             {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}},
         ]
     )
-    assert stored(convert(line, REQUEST))["response"] == "[thinking]\nLet me check.\n[tool_use get_weather]"
+    assert stored_untimed(convert(line, REQUEST))["response"] == "[thinking]\nLet me check.\n[tool_use get_weather]"
 
 
 def test_string_system_image_blocks_and_tool_results_in_the_prompt():
@@ -118,7 +108,7 @@ def test_string_system_image_blocks_and_tool_results_in_the_prompt():
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "a cat"}]}]},
         ],
     )  # fmt: skip
-    row = stored(convert(SUCCEEDED, request))
+    row = stored_untimed(convert(SUCCEEDED, request))
     assert row["system"] == "You are terse."
     assert row["prompt"] == "a cat"
     # the top-level system prompt leads the conversation, as a system message would
@@ -143,7 +133,7 @@ def test_without_the_requests_file_the_account_must_be_named():
     assert e.value.reason == "missing account_id"
     assert "not given" in e.value.detail
     canonical = convert(SUCCEEDED, account_field="custom_id")
-    row = stored(canonical)
+    row = stored_untimed(canonical)
     assert (row["account_id"], row["prompt"], row["system"]) == ("acct-4471-msg-3", None, None)
     assert row["response"] == "Sure, here is a short bio for your profile..."
     assert canonical["notes"] == ["no per-request time", "prompt in the batch requests file (not given)"]
@@ -151,7 +141,7 @@ def test_without_the_requests_file_the_account_must_be_named():
 
 def test_account_field_reads_the_request_item():
     request = request_with(metadata={"user_id": "u1", "tenant": "t-7"})
-    assert stored(convert(SUCCEEDED, request, "params.metadata.tenant"))["account_id"] == "t-7"
+    assert stored_untimed(convert(SUCCEEDED, request, "params.metadata.tenant"))["account_id"] == "t-7"
 
 
 def test_line_without_a_result_is_rejected():

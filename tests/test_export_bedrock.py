@@ -9,11 +9,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import CANONICAL, stored
 
 from farmhound.sample_exports import BEDROCK_ACCOUNT, write_bedrock
-from farmhound.store import REQUEST_COLUMNS
 from loaders.exports import bedrock
-from loaders.records import RecordError, normalise_request, parse_ts
+from loaders.records import RecordError, parse_ts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bedrock"
 TS_MS = int(datetime(2025, 3, 11, 0, 38, 2, tzinfo=UTC).timestamp() * 1000)
@@ -23,17 +23,6 @@ convert = bedrock.EXPORT.convert
 def reference_record() -> dict:
     """The example record of the reference (log-formats.md §2.4): a Converse call."""
     return orjson.loads((FIXTURES / "converse_record.json").read_bytes())
-
-
-def stored(canonical: dict) -> dict:
-    """The store row of a canonical dict as {column: value}, texts resolved, plus the row's notes."""
-    prompts, responses = {}, {}
-    row = dict(zip(REQUEST_COLUMNS, normalise_request(canonical, 1, 1, prompts, responses)))
-    texts = {**prompts, **responses}
-    for col in ("system_hash", "prompt_hash", "conversation_hash", "response_hash"):
-        row[col.removesuffix("_hash")] = texts.get(row[col])
-    row["notes"] = canonical.get("notes", [])
-    return row
 
 
 def load(record: dict, account_field: str | None = None) -> dict:
@@ -300,29 +289,6 @@ def test_convert_does_not_change_the_source_record():
 
 # -- the sample tenant base in Bedrock's S3 layout --------------------------------------------------------
 
-CANONICAL = [
-    {"request_id": "req_01", "ts": "2026-04-22T09:15:02.417Z", "account_id": "acct_aa", "api_key_id": "key_1",
-     "org_id": "org_x", "ip": "73.12.4.9", "user_agent": "openai-python/1.54.3", "country": "US", "model": "atlas-4-mini",
-     "messages": [{"role": "system", "content": "You are Nimbus."},
-                  {"role": "user", "content": [{"type": "text", "text": "Where is my parcel?"}]}],
-     "response": "It is in transit.", "input_tokens": 30, "output_tokens": 9, "max_tokens": 300,
-     "temperature": 0.3, "latency_ms": 812, "status": "ok"},
-    {"request_id": "req_02", "ts": "2026-04-22T09:59:03.001Z", "account_id": "acct_bb", "api_key_id": "key_2",
-     "org_id": None, "ip": "45.137.21.8", "user_agent": "httpx/0.27.0", "country": "BR", "model": "atlas-4.5-pro",
-     "messages": [{"role": "user", "content": "Write merge_intervals in Go."},
-                  {"role": "assistant", "content": "func mergeIntervals..."},
-                  {"role": "user", "content": "now add tests"}],
-     "response": "func TestMerge...", "input_tokens": 60, "output_tokens": 400, "max_tokens": 1024,
-     "temperature": 1.0, "latency_ms": 5100, "status": "ok"},
-    {"request_id": "req_03", "ts": "2026-04-23T23:59:59.999Z", "account_id": "acct_bb", "api_key_id": "key_2",
-     "org_id": None, "ip": "45.137.21.9", "user_agent": "httpx/0.27.0", "country": "BR", "model": "atlas-4-mini",
-     "messages": [{"role": "user", "content": "Find all real x with x^2 - 5x + 6 = 0."}],
-     "response": "", "input_tokens": 20, "output_tokens": 0, "max_tokens": 1024,
-     "temperature": 1.0, "latency_ms": 40, "status": "rate_limited"},
-    {"request_id": "req_04", "ts": "2026-04-24T01:00:00.250Z", "account_id": "acct_cc", "model": "atlas-4-mini",
-     "system": "Be kind.", "prompt": "hello", "response": "hi", "input_tokens": 5, "output_tokens": 1,
-     "latency_ms": 100, "status": "ok"},
-]  # fmt: skip
 
 SAME = ("request_id", "account_id", "model", "system", "prompt", "conversation", "response", "turns",
         "input_tokens", "output_tokens", "max_tokens", "temperature")  # fmt: skip

@@ -5,25 +5,15 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import stored
 
-from farmhound.store import REQUEST_COLUMNS
 from loaders.exports import helicone
-from loaders.records import RecordError, normalise_request
+from loaders.records import RecordError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = orjson.loads((FIXTURES / "reference_examples/first_rows.json").read_bytes())
 RECORD = EXAMPLES["helicone"][0]
 HELICONE = helicone.HELICONE
-
-
-def stored(canonical: dict) -> dict:
-    """The store row of a canonical dict as {column: value}, with texts in place of their hashes."""
-    prompts, responses = {}, {}
-    row = dict(zip(REQUEST_COLUMNS, normalise_request(canonical, 1, 1, prompts, responses)))
-    for col, texts in (("system", prompts), ("prompt", prompts), ("conversation", prompts), ("response", responses)):
-        h = row.pop(col + "_hash")
-        row[col] = None if h is None else texts[h]
-    return row
 
 
 def convert(row: dict, account_field: str | None = None) -> dict:

@@ -6,24 +6,14 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 import pytest
+from helpers import stored
 
-from farmhound.store import REQUEST_COLUMNS
 from loaders.exports import langfuse
-from loaders.records import RecordError, normalise_request
+from loaders.records import RecordError
 
 EXAMPLES = orjson.loads((Path(__file__).parent / "fixtures/reference_examples/first_rows.json").read_bytes())
 OBSERVATION, UI_GENERATION, API_TRACE, BLOB_TRACE, SCORE, SPAN = EXAMPLES["langfuse"]
 LANGFUSE = langfuse.LANGFUSE
-
-
-def stored(canonical: dict) -> dict:
-    """The store row of a canonical dict as {column: value}, with texts in place of their hashes."""
-    prompts, responses = {}, {}
-    row = dict(zip(REQUEST_COLUMNS, normalise_request(canonical, 1, 1, prompts, responses)))
-    for col, texts in (("system", prompts), ("prompt", prompts), ("conversation", prompts), ("response", responses)):
-        h = row.pop(col + "_hash")
-        row[col] = None if h is None else texts[h]
-    return row
 
 
 def convert(row: dict, account_field: str | None = None) -> dict:

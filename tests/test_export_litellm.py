@@ -9,11 +9,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import CANONICAL, stored
 
 from farmhound.sample_exports import write_litellm
-from farmhound.store import REQUEST_COLUMNS
 from loaders.exports import litellm
-from loaders.records import RecordError, normalise_request
+from loaders.records import RecordError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "litellm"
 START_MS = int(datetime(2025, 3, 2, 14, 5, 11, 204000, tzinfo=UTC).timestamp() * 1000)
@@ -23,17 +23,6 @@ convert = litellm.EXPORT.convert
 def reference_row() -> dict:
     """The example row of the reference (log-formats.md §1.6), as `GET /spend/logs` returns it."""
     return orjson.loads((FIXTURES / "spend_log_row.json").read_bytes())
-
-
-def stored(canonical: dict) -> dict:
-    """The store row of a canonical dict as {column: value}, texts resolved, plus the row's notes."""
-    prompts, responses = {}, {}
-    row = dict(zip(REQUEST_COLUMNS, normalise_request(canonical, 1, 1, prompts, responses)))
-    texts = {**prompts, **responses}
-    for col in ("system_hash", "prompt_hash", "conversation_hash", "response_hash"):
-        row[col.removesuffix("_hash")] = texts.get(row[col])
-    row["notes"] = canonical.get("notes", [])
-    return row
 
 
 def load(row: dict, account_field: str | None = None) -> dict:
@@ -329,29 +318,6 @@ def test_convert_does_not_change_the_source_row():
 
 # -- the sample tenant base as spend logs ---------------------------------------------------------------
 
-CANONICAL = [
-    {"request_id": "req_01", "ts": "2026-04-22T09:15:02.417Z", "account_id": "acct_aa", "api_key_id": "key_1",
-     "org_id": "org_x", "ip": "73.12.4.9", "user_agent": "openai-python/1.54.3", "country": "US", "model": "atlas-4-mini",
-     "messages": [{"role": "system", "content": "You are Nimbus."},
-                  {"role": "user", "content": [{"type": "text", "text": "Where is my parcel?"}]}],
-     "response": "It is in transit.", "input_tokens": 30, "output_tokens": 9, "max_tokens": 300,
-     "temperature": 0.3, "latency_ms": 812, "status": "ok"},
-    {"request_id": "req_02", "ts": "2026-04-22T09:15:03.001Z", "account_id": "acct_bb", "api_key_id": "key_2",
-     "org_id": None, "ip": "45.137.21.8", "user_agent": "httpx/0.27.0", "country": "BR", "model": "atlas-4.5-pro",
-     "messages": [{"role": "user", "content": "Write merge_intervals in Go."},
-                  {"role": "assistant", "content": "func mergeIntervals..."},
-                  {"role": "user", "content": "now add tests"}],
-     "response": "func TestMerge...", "input_tokens": 60, "output_tokens": 400, "max_tokens": 1024,
-     "temperature": 1.0, "latency_ms": 5100, "status": "ok"},
-    {"request_id": "req_03", "ts": "2026-04-23T23:59:59.999Z", "account_id": "acct_bb", "api_key_id": "key_2",
-     "org_id": None, "ip": "45.137.21.9", "user_agent": "httpx/0.27.0", "country": "BR", "model": "atlas-4-mini",
-     "messages": [{"role": "user", "content": "Find all real x with x^2 - 5x + 6 = 0."}],
-     "response": "", "input_tokens": 20, "output_tokens": 0, "max_tokens": 1024,
-     "temperature": 1.0, "latency_ms": 40, "status": "rate_limited"},
-    {"request_id": "req_04", "ts": "2026-04-24T01:00:00.250Z", "account_id": "acct_cc", "model": "atlas-4-mini",
-     "system": "Be kind.", "prompt": "hello", "response": "hi", "input_tokens": 5, "output_tokens": 1,
-     "latency_ms": 100, "status": "ok"},
-]  # fmt: skip
 
 SAME = ("request_id", "ts", "account_id", "ip", "ip_prefix", "model", "system", "prompt", "conversation", "response",
         "turns", "input_tokens", "output_tokens", "max_tokens", "temperature", "latency_ms")  # fmt: skip

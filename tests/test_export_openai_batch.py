@@ -4,25 +4,15 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import stored_untimed
 
-from farmhound.store import REQUEST_COLUMNS
 from loaders.exports import openai_batch
-from loaders.records import RecordError, normalise_request
+from loaders.records import RecordError
 
 EXAMPLES = orjson.loads((Path(__file__).parent / "fixtures/reference_examples/first_rows.json").read_bytes())
 INPUT_LINE = EXAMPLES["openai-batch-input"][0]
 SUCCESS, FAILURE = EXAMPLES["openai-batch"]
 OUTPUT = openai_batch.OUTPUT
-
-
-def stored(canonical: dict) -> dict:
-    """The store row of a canonical dict as {column: value}, with texts in place of their hashes."""
-    prompts, responses = {}, {}
-    row = dict(zip(REQUEST_COLUMNS, normalise_request(canonical, 1, 1, prompts, responses, False)))
-    for col, texts in (("system", prompts), ("prompt", prompts), ("conversation", prompts), ("response", responses)):
-        h = row.pop(col + "_hash")
-        row[col] = None if h is None else texts[h]
-    return row
 
 
 def convert(line: dict, companion: dict | None = None, account_field: str | None = None) -> dict:
@@ -44,7 +34,7 @@ def output_with(**body) -> dict:
 
 def test_success_line_with_its_input_line():
     canonical = convert(SUCCESS, INPUT_LINE)
-    row = stored(canonical)
+    row = stored_untimed(canonical)
     assert row["request_id"] == "req_1c0b8e4f2a"
     assert row["ts"] == 1740925511000
     assert row["account_id"] == "u_5f2a9c"
@@ -60,7 +50,7 @@ def test_error_line_has_no_time_and_the_error_code_as_status():
     canonical = convert(FAILURE, {**INPUT_LINE, "custom_id": "req-000118"})
     assert "ts" not in canonical
     assert canonical["notes"] == ["no per-request time"]
-    row = stored(canonical)
+    row = stored_untimed(canonical)
     assert row["ts"] is None
     assert row["request_id"] == "batch_req_9Kq2zR"
     assert row["status"] == "invalid_request_error"
@@ -75,22 +65,22 @@ def test_http_error_line_keeps_the_status_code_and_no_response_text():
         "response": {"status_code": 429, "request_id": "req_429", "body": {"error": {"message": "Rate limit", "type": "rate_limit"}}},
     }  # fmt: skip
     canonical = convert(line, INPUT_LINE)
-    row = stored(canonical)
+    row = stored_untimed(canonical)
     assert (row["status"], row["response"], row["request_id"], row["ts"]) == ("429", None, "req_429", None)
     assert canonical["notes"] == ["no per-request time"]
 
 
 def test_request_id_falls_back_to_the_body_id_then_the_line_id():
     no_request_id = {**SUCCESS, "response": {k: v for k, v in SUCCESS["response"].items() if k != "request_id"}}
-    assert stored(convert(no_request_id, INPUT_LINE))["request_id"] == "chatcmpl-AbC123"
-    assert stored(convert(FAILURE, INPUT_LINE))["request_id"] == "batch_req_9Kq2zR"
+    assert stored_untimed(convert(no_request_id, INPUT_LINE))["request_id"] == "chatcmpl-AbC123"
+    assert stored_untimed(convert(FAILURE, INPUT_LINE))["request_id"] == "batch_req_9Kq2zR"
 
 
 def test_account_is_the_safety_identifier_then_the_legacy_user():
     both = with_body(INPUT_LINE, user="legacy_7")
-    assert stored(convert(SUCCESS, both))["account_id"] == "u_5f2a9c"
+    assert stored_untimed(convert(SUCCESS, both))["account_id"] == "u_5f2a9c"
     legacy = with_body(INPUT_LINE, safety_identifier=None, user="legacy_7")
-    assert stored(convert(SUCCESS, legacy))["account_id"] == "legacy_7"
+    assert stored_untimed(convert(SUCCESS, legacy))["account_id"] == "legacy_7"
 
 
 def test_custom_id_is_not_taken_as_the_account():
@@ -106,7 +96,7 @@ def test_without_the_input_file_the_account_must_be_named():
     assert e.value.reason == "missing account_id"
     assert "not given" in e.value.detail
     canonical = convert(SUCCESS, account_field="custom_id")
-    row = stored(canonical)
+    row = stored_untimed(canonical)
     assert row["account_id"] == "req-000117"
     assert (row["prompt"], row["model"], row["response"]) == (
         None,
@@ -118,7 +108,7 @@ def test_without_the_input_file_the_account_must_be_named():
 
 def test_account_field_reads_the_input_body():
     line = with_body(INPUT_LINE, metadata={"acct": "tenant-9"})
-    assert stored(convert(SUCCESS, line, "body.metadata.acct"))["account_id"] == "tenant-9"
+    assert stored_untimed(convert(SUCCESS, line, "body.metadata.acct"))["account_id"] == "tenant-9"
 
 
 def test_developer_message_settings_and_multi_turn_conversation():
@@ -133,7 +123,7 @@ def test_developer_message_settings_and_multi_turn_conversation():
         max_completion_tokens=256,
         temperature=0.2,
     )  # fmt: skip
-    row = stored(convert(SUCCESS, line))
+    row = stored_untimed(convert(SUCCESS, line))
     assert row["system"] == "Answer in French."
     assert row["prompt"] == "And 3+3?\n[input_audio]"
     assert row["turns"] == 3
@@ -158,7 +148,7 @@ def test_tool_calls_become_markers_in_the_response_and_the_history():
             ]}}
         ]
     )  # fmt: skip
-    row = stored(convert(out, line))
+    row = stored_untimed(convert(out, line))
     assert row["response"] == "[tool_call get_forecast]\n[tool_call get_alerts]"
     assert [m["content"] for m in orjson.loads(row["conversation"])] == [
         "Weather in Oslo?",
@@ -171,7 +161,7 @@ def test_refusal_is_the_response_when_there_is_no_content():
     out = output_with(
         choices=[{"index": 0, "message": {"role": "assistant", "content": None, "refusal": "I can't help with that."}}]
     )
-    assert stored(convert(out, INPUT_LINE))["response"] == "I can't help with that."
+    assert stored_untimed(convert(out, INPUT_LINE))["response"] == "I can't help with that."
 
 
 def test_responses_api_line():
@@ -190,7 +180,7 @@ def test_responses_api_line():
             "usage": {"input_tokens": 20, "output_tokens": 3, "total_tokens": 23},
         }},
     }  # fmt: skip
-    row = stored(convert(out, line))
+    row = stored_untimed(convert(out, line))
     assert (row["ts"], row["account_id"], row["system"], row["prompt"]) == (
         1740925600000,
         "acct_3",
@@ -219,13 +209,13 @@ def test_embeddings_line_has_its_input_as_prompt_and_no_response():
             "model": "text-embedding-3-small", "usage": {"prompt_tokens": 2, "total_tokens": 2},
         }},
     }  # fmt: skip
-    row = stored(convert(out, line))
+    row = stored_untimed(convert(out, line))
     assert (row["prompt"], row["response"], row["input_tokens"], row["output_tokens"]) == ("hello world", None, 2, None)
 
 
 def test_odd_message_content_is_kept_as_text_not_quarantined():
     line = with_body(INPUT_LINE, messages=[{"role": "user", "content": {"unexpected": 1}}])
-    assert stored(convert(FAILURE, line))["prompt"] == '{"unexpected":1}'
+    assert stored_untimed(convert(FAILURE, line))["prompt"] == '{"unexpected":1}'
 
 
 def test_input_line_is_a_companion_joined_on_custom_id():

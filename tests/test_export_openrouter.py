@@ -5,24 +5,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import stored
 
-from farmhound.store import REQUEST_COLUMNS
 from loaders.exports import openrouter
-from loaders.records import RecordError, normalise_request
+from loaders.records import RecordError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = orjson.loads((FIXTURES / "reference_examples/first_rows.json").read_bytes())
 OPENROUTER = openrouter.OPENROUTER
-
-
-def stored(canonical: dict) -> dict:
-    """The store row of a canonical dict as {column: value}, with texts in place of their hashes."""
-    prompts, responses = {}, {}
-    row = dict(zip(REQUEST_COLUMNS, normalise_request(canonical, 1, 1, prompts, responses)))
-    for col, texts in (("system", prompts), ("prompt", prompts), ("conversation", prompts), ("response", responses)):
-        h = row.pop(col + "_hash")
-        row[col] = None if h is None else texts[h]
-    return row
 
 
 def rows(name: str = "activity.csv") -> list[dict]:
