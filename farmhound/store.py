@@ -534,6 +534,11 @@ class Store:
             )  # fmt: skip
         return cur.lastrowid
 
+    def record_triage_seconds(self, run_id: int, seconds: dict[str, float]) -> None:
+        """The time per phase of a triage run, once it is complete (writing included)."""
+        with self.transaction():
+            self.conn.execute("UPDATE triage_runs SET seconds = ? WHERE id = ?", (json.dumps(seconds), run_id))
+
     # -- reading --------------------------------------------------------------------------------
 
     def info(self) -> StoreInfo:

@@ -152,11 +152,13 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
 
     results: list[AccountResult] = []
     scoring_cfg = config["scoring"]
+    values_of = _account_values(feats)
     for account_id in accounts["account_id"]:
-        own = _reasons(_row_values(feats, account_id), specs, level="account")
+        values = values_of.get(account_id, {})
+        own = _reasons(values, specs, level="account")
         own_score = combine(own, scoring_cfg)
         cid = linked.cluster_of.get(account_id)
-        signals = {k: v for k, v in _row_values(feats, account_id).items() if v[0] is not None}
+        signals = {k: v for k, v in values.items() if v[0] is not None}
         if cid is None:
             score = min(own_score.score, scoring_cfg["unlinked_max"])
             level = cap_level(own_score.level, "medium")
@@ -174,8 +176,10 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
     results.sort(key=lambda a: (-a.score, a.account_id))
     phase_done("scoring")
 
-    _write(store, config, requests, mined, clusters, results, started_at, seconds)
+    orgs = accounts.loc[accounts["org_id"].fillna("") != "", ["account_id", "org_id"]]
+    run_id = _write(store, config, requests, orgs, mined, clusters, results, started_at, seconds)
     phase_done("writing")
+    store.record_triage_seconds(run_id, seconds)
     return TriageResult(clusters, results, config.hash, len(requests), len(mined.templates), seconds)
 
 
@@ -190,11 +194,14 @@ def signal_specs(config: Config) -> dict[str, dict]:
     return specs
 
 
-def _row_values(feats: pd.DataFrame, account_id: str) -> dict[str, tuple]:
-    if account_id not in feats.index:
-        return {}
-    row = feats.loc[account_id]
-    return {code: (_num(row[code]), "", []) for code in SIGNALS if code in row.index}
+def _account_values(feats: pd.DataFrame) -> dict[str, dict[str, tuple]]:
+    """{account: {signal code: (raw value, detail, evidence)}} of the account-level signals."""
+    codes = [c for c in SIGNALS if c in feats.columns]
+    table = feats[codes].apply(pd.to_numeric, errors="coerce")
+    return {
+        account: {c: (None if v != v else float(v), "", []) for c, v in zip(codes, values, strict=True)}
+        for account, values in zip(table.index, table.to_numpy().tolist(), strict=True)
+    }
 
 
 def _num(v):
@@ -292,7 +299,7 @@ def _level(score: float, cfg: dict) -> str:
     return "low"
 
 
-def _write(store, config, requests, mined, clusters, results, started_at, seconds) -> None:
+def _write(store, config, requests, accounts_orgs, mined, clusters, results, started_at, seconds) -> int:
     h = config.hash
     uses = requests[requests["template_id"] >= 0]
     per_t = uses.groupby("template_id", sort=False).agg(requests=("rid", "size"), accounts=("account_id", "nunique"),
@@ -302,16 +309,30 @@ def _write(store, config, requests, mined, clusters, results, started_at, second
     shares = per_ta["requests"] / per_ta.groupby(level="template_id")["requests"].transform("sum")
     ent = (-(shares * np.log(shares))).groupby(level="template_id").sum()
     top = shares.groupby(level="template_id").max()
-    templates = []
-    for t in mined.templates:
-        n_req = int(per_t["requests"].get(t.id, 0))
-        n_acc = int(per_t["accounts"].get(t.id, 0))
-        even = float(ent.get(t.id, 0.0) / np.log(n_acc)) if n_acc > 1 else None
-        templates.append((t.id, t.family_id, t.pattern, t.prompts, n_req, n_acc, 0, even,
-                          float(top.get(t.id, 1.0)) if n_acc else None, float(per_t["cot"].get(t.id, 0.0)),
-                          json.dumps(t.examples), h))  # fmt: skip
-    account_templates = [(a, int(t), int(r.requests), _int(r.first_ts), _int(r.last_ts))
-                         for (a, t), r in per_ta.iterrows()]  # fmt: skip
+    stats = pd.DataFrame({"requests": per_t["requests"], "accounts": per_t["accounts"], "cot": per_t["cot"],
+                          "entropy": ent, "top": top})  # fmt: skip
+    orgs = per_ta.reset_index()[["account_id", "template_id"]].merge(
+        accounts_orgs, on="account_id", how="left").groupby("template_id")["org_id"].nunique()
+    stats["orgs"] = orgs
+    ids = [t.id for t in mined.templates]
+    st = stats.reindex(ids)
+    n_req = st["requests"].fillna(0).astype(int).tolist()
+    n_acc = st["accounts"].fillna(0).astype(int).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        even = np.where(n_acc > 1, st["entropy"].to_numpy() / np.log(np.maximum(n_acc, 2)), np.nan)
+    templates = [
+        (t.id, t.family_id, t.pattern, t.prompts, n_req[k], int(n_acc[k]), int(o) if o == o else 0,
+         None if e != e else float(e), None if tp != tp else float(tp), 0.0 if c != c else float(c),
+         json.dumps(t.examples), h)
+        for k, (t, o, e, tp, c) in enumerate(zip(mined.templates, st["orgs"].tolist(), even.tolist(),
+                                                 st["top"].tolist(), st["cot"].tolist(), strict=True))
+    ]  # fmt: skip
+    flat = per_ta.reset_index()
+    account_templates = list(zip(
+        flat["account_id"].astype(str), flat["template_id"].astype(int).tolist(), flat["requests"].astype(int).tolist(),
+        flat["first_ts"].astype(object).where(flat["first_ts"].notna(), None).tolist(),
+        flat["last_ts"].astype(object).where(flat["last_ts"].notna(), None).tolist(), strict=True,
+    ))  # fmt: skip
     cluster_rows = [(c.id, c.score, c.level, len(c.accounts), json.dumps(c.families), json.dumps(c.links),
                      json.dumps([r.to_json() for r in c.reasons]), h) for c in clusters]  # fmt: skip
     account_rows = [(a.account_id, a.cluster_id, a.score, a.level, a.membership, json.dumps(a.signals),
@@ -319,11 +340,8 @@ def _write(store, config, requests, mined, clusters, results, started_at, second
     run = {"config_hash": h, "config": config.to_json(), "started_at": started_at, "requests": len(requests),
            "accounts": len(results), "templates": len(templates), "clusters": len(clusters),
            "flagged": sum(a.level in FLAGGED for a in results), "seconds": seconds}  # fmt: skip
-    store.write_triage(run, templates, list(mined.assignment.items()), account_templates, cluster_rows, account_rows)
-
-
-def _int(v):
-    return None if v is None or v is pd.NA or v != v else int(v)
+    return store.write_triage(run, templates, list(mined.assignment.items()), account_templates, cluster_rows,
+                              account_rows)  # fmt: skip
 
 
 __all__ = ["run_triage", "TriageResult", "ClusterResult", "AccountResult", "Cancelled", "LEVELS", "Score"]
