@@ -492,10 +492,18 @@ class Store:
         df["created_at"] = df["created_at"].astype("Int64")
         return df
 
-    def prompt_texts(self) -> Iterator[tuple[int, str]]:
-        """(hash, text) of every distinct prompt (last user turn) that requests use."""
+    def prompt_texts(self, head: int | None = None, tail: int | None = None) -> Iterator[tuple[int, str]]:
+        """(hash, text) of every distinct prompt (last user turn) that requests use. With `head`
+        and `tail`, a longer text comes as its first `head` and last `tail` characters joined by
+        " … " (cut by SQLite: the middle of a long prompt never becomes a Python string)."""
+        if head is None or tail is None:
+            sql = "SELECT hash, text FROM prompts WHERE hash IN (SELECT prompt_hash FROM requests)"
+            yield from self.conn.execute(sql)
+            return
         yield from self.conn.execute(
-            "SELECT hash, text FROM prompts WHERE hash IN (SELECT prompt_hash FROM requests)"
+            "SELECT hash, CASE WHEN length(text) > ?1 + ?2 + 3 THEN substr(text, 1, ?1) || ' … ' || substr(text, -?2) "
+            "ELSE text END FROM prompts WHERE hash IN (SELECT prompt_hash FROM requests)",
+            (head, tail),
         )
 
     def write_triage(self, run: dict, templates, prompt_templates, account_templates, clusters, account_scores) -> int:

@@ -111,7 +111,9 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
     report("reading", 0.0)
     requests = store.triage_requests()
     accounts = store.triage_accounts()
-    prompts = list(store.prompt_texts())
+    # The miner looks at the edges of a prompt (where wrappers sit); a wide margin keeps CoT phrases.
+    tc = config["templates"]
+    prompts = list(store.prompt_texts(2 * tc["head_chars"] + 200, 2 * tc["tail_chars"] + 200))
     phase_done("reading")
 
     mined = mine(prompts, TemplateConfig(**config["templates"]))
@@ -177,10 +179,10 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
     phase_done("scoring")
 
     orgs = accounts.loc[accounts["org_id"].fillna("") != "", ["account_id", "org_id"]]
-    run_id = _write(store, config, requests, orgs, mined, clusters, results, started_at, seconds)
+    run_id, n_templates = _write(store, config, requests, orgs, mined, clusters, results, started_at, seconds)
     phase_done("writing")
     store.record_triage_seconds(run_id, seconds)
-    return TriageResult(clusters, results, config.hash, len(requests), len(mined.templates), seconds)
+    return TriageResult(clusters, results, config.hash, len(requests), n_templates, seconds)
 
 
 def signal_specs(config: Config) -> dict[str, dict]:
@@ -299,9 +301,16 @@ def _level(score: float, cfg: dict) -> str:
     return "low"
 
 
-def _write(store, config, requests, accounts_orgs, mined, clusters, results, started_at, seconds) -> int:
+def _write(store, config, requests, accounts_orgs, mined, clusters, results, started_at, seconds) -> tuple[int, int]:
     h = config.hash
+    # Only templates shared by two prompts or two accounts are kept: a singleton is no pattern.
+    keep = {t.id for t in mined.templates if t.prompts >= 2}
     uses = requests[requests["template_id"] >= 0]
+    per_acc = uses.groupby("template_id", sort=False)["account_id"].nunique()
+    keep |= set(per_acc[per_acc >= 2].index.tolist())
+    uses = uses[uses["template_id"].isin(keep)]
+    mined_kept = [t for t in mined.templates if t.id in keep]
+    assignment = [(p, t) for p, t in mined.assignment.items() if t in keep]
     per_t = uses.groupby("template_id", sort=False).agg(requests=("rid", "size"), accounts=("account_id", "nunique"),
                                                         cot=("cot", "mean"))  # fmt: skip
     per_ta = uses.groupby(["account_id", "template_id"], observed=True, sort=False).agg(
@@ -314,7 +323,7 @@ def _write(store, config, requests, accounts_orgs, mined, clusters, results, sta
     orgs = per_ta.reset_index()[["account_id", "template_id"]].merge(
         accounts_orgs, on="account_id", how="left").groupby("template_id")["org_id"].nunique()
     stats["orgs"] = orgs
-    ids = [t.id for t in mined.templates]
+    ids = [t.id for t in mined_kept]
     st = stats.reindex(ids)
     n_req = st["requests"].fillna(0).astype(int).tolist()
     n_acc = st["accounts"].fillna(0).astype(int).to_numpy()
@@ -324,7 +333,7 @@ def _write(store, config, requests, accounts_orgs, mined, clusters, results, sta
         (t.id, t.family_id, t.pattern, t.prompts, n_req[k], int(n_acc[k]), int(o) if o == o else 0,
          None if e != e else float(e), None if tp != tp else float(tp), 0.0 if c != c else float(c),
          json.dumps(t.examples), h)
-        for k, (t, o, e, tp, c) in enumerate(zip(mined.templates, st["orgs"].tolist(), even.tolist(),
+        for k, (t, o, e, tp, c) in enumerate(zip(mined_kept, st["orgs"].tolist(), even.tolist(),
                                                  st["top"].tolist(), st["cot"].tolist(), strict=True))
     ]  # fmt: skip
     flat = per_ta.reset_index()
@@ -340,8 +349,7 @@ def _write(store, config, requests, accounts_orgs, mined, clusters, results, sta
     run = {"config_hash": h, "config": config.to_json(), "started_at": started_at, "requests": len(requests),
            "accounts": len(results), "templates": len(templates), "clusters": len(clusters),
            "flagged": sum(a.level in FLAGGED for a in results), "seconds": seconds}  # fmt: skip
-    return store.write_triage(run, templates, list(mined.assignment.items()), account_templates, cluster_rows,
-                              account_rows)  # fmt: skip
+    return store.write_triage(run, templates, assignment, account_templates, cluster_rows, account_rows), len(templates)
 
 
 __all__ = ["run_triage", "TriageResult", "ClusterResult", "AccountResult", "Cancelled", "LEVELS", "Score"]
