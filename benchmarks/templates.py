@@ -7,9 +7,10 @@ The prompts mimic a tenant base at scale: about a third are farm traffic (the sa
 crude / careful / rotating wrappers around its maths, coding and agent tasks, with a few hundred
 characters of pasted context inside the slot, so the wrapper sits at the edges of a long prompt);
 a tenth are SaaS and eval-harness templates; the rest are individuals, who open with a common
-phrase ("Can you help me", "How do I", ...) and go on with free text: English words drawn with their
-real frequencies from the docstrings of some standard-library modules. That mix stresses both sides of the miner: huge homogeneous blocks (farms) and huge
-heterogeneous ones (everyone who starts with "can you help me").
+phrase ("Can you help me", "How do I", ...) and go on with free text: English words drawn with
+their real frequencies from the docstrings of some standard-library modules. That mix stresses both
+sides of the miner: huge homogeneous blocks (farms) and huge heterogeneous ones (everyone who
+starts with "can you help me").
 
 Prints, per N: seconds in mine(), peak RSS of the process during mine() (sampled every 20 ms with
 psutil) next to the RSS before it (the prompt list itself), and the templates and families found,
@@ -63,9 +64,9 @@ def _corpus() -> list[str]:
 
     docs = set()
     for name in ("argparse asyncio collections csv datetime decimal email http.client json logging "
-                 "pathlib re shutil socket sqlite3 subprocess tarfile textwrap threading typing "
+                 "pathlib re shutil socket sqlite3 subprocess tarfile textwrap threading "
                  "unittest urllib.request zipfile").split():
-        for _, obj in inspect.getmembers(importlib.import_module(name)):  # noqa: B009
+        for _, obj in inspect.getmembers(importlib.import_module(name)):
             doc = getattr(obj, "__doc__", None)
             if isinstance(doc, str) and len(doc) > 40:
                 docs.add(doc)
