@@ -410,7 +410,7 @@ def triage(db: Path, config_path: Path | None, as_json: bool, as_csv: bool, top:
 
 
 def _triage_table(result, top: int) -> None:
-    shown = [c for c in result.clusters if c.level != "low"][:top] or result.clusters[:top]
+    shown = result.clusters[:top]
     table = Table(title=f"Candidate farms ({len(result.clusters):,} clusters, {len(result.flagged):,} accounts flagged)",
                   title_justify="left", show_lines=True)  # fmt: skip
     table.add_column("#", justify="right")
@@ -431,7 +431,8 @@ def _triage_table(result, top: int) -> None:
     console.print(table)
     seconds = sum(result.seconds.values())
     console.print(Text(f"{result.requests:,} requests, {result.templates:,} templates, config {result.config_hash}, "
-                       f"{seconds:.1f} s. Flagged = high or critical. Details: farmhound tui", style="dim"))  # fmt: skip
+                       f"{seconds:.1f} s. Flagged = high or critical. Every reason with its evidence: farmhound triage --json",
+                       style="dim"))  # fmt: skip
 
 
 def _cell(v) -> str:
