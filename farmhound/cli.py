@@ -133,7 +133,7 @@ def ingest(
 
     store = _open_store(db)
     progress = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TaskProgressColumn(),
         _RateColumn(),
@@ -390,7 +390,7 @@ def triage(db: Path, config_path: Path | None, as_json: bool, as_csv: bool, top:
     if not store.request_count():
         store.close()
         _fail(f"{db}: the store holds no requests; load some first: farmhound ingest PATH --db {db}")
-    progress = Progress(TextColumn("triage: {task.description}"), BarColumn(), TimeRemainingColumn(),
+    progress = Progress(TextColumn("triage: {task.description}", markup=False), BarColumn(), TimeRemainingColumn(),
                         console=err_console, transient=True, disable=as_json or as_csv or not err_console.is_terminal)  # fmt: skip
     try:
         with progress:
@@ -436,9 +436,12 @@ def _triage_table(result, top: int) -> None:
 
 
 def _cell(v) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
+    """A CSV cell that a spreadsheet will not run as a formula (leading blanks do not hide one),
+    and that shows control characters escaped when the CSV goes to a terminal."""
     s = "" if v is None else str(v)
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+    if s.lstrip()[:1] in ("=", "+", "-", "@") or s[:1] in ("\t", "\r", "\n"):
+        s = "'" + s
+    return visible(s) if sys.stdout.isatty() else s
 
 
 def _triage_csv(result) -> None:
@@ -479,7 +482,7 @@ def sample(out: Path, scale: float, seed: int, fmt: str) -> None:
     for name, n in s.populations.items():
         t.add_row(name, f"{n:,}")
     console.print(t)
-    console.print(f"{s.requests:,} requests, {s.accounts:,} accounts written to {visible(s.out_dir)}:")
+    console.print(Text(f"{s.requests:,} requests, {s.accounts:,} accounts written to {visible(s.out_dir)}:"))
     for f in s.files:
         size = sum(p.stat().st_size for p in f.rglob("*") if p.is_file()) if f.is_dir() else f.stat().st_size
         console.print(Text(f"  {visible(f)} ({size / 1e6:,.1f} MB)"))

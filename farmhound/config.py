@@ -45,11 +45,10 @@ def _merge(base: dict, over: dict, where: str, path: Path) -> dict:
                 raise ConfigError(f"{path}: {name} must be a table")
             out[key] = _merge(base[key], value, name, path)
         else:
-            if isinstance(base[key], bool) != isinstance(value, bool) or (
-                isinstance(base[key], int | float) and not isinstance(value, int | float)
-            ) or (isinstance(base[key], str) and not isinstance(value, str)) or (
-                isinstance(base[key], list) and not isinstance(value, list)
-            ):  # fmt: skip
+            want = type(base[key])
+            if isinstance(value, bool) != (want is bool) or (want is int and not isinstance(value, int)) or (
+                want is float and not isinstance(value, int | float)
+            ) or (want in (str, list) and not isinstance(value, want)):  # fmt: skip
                 raise ConfigError(f"{path}: {name} must be {type(base[key]).__name__}, got {value!r}")
             out[key] = value
     return out
@@ -69,5 +68,15 @@ def load_config(path: str | Path | None = None) -> Config:
     data = _read(DEFAULT_PATH)
     if path is not None:
         data = _merge(data, _read(Path(path)), "", Path(path))
+    for code, numbers in data["signals"].items():
+        if isinstance(numbers, dict) and numbers.get("notice") == numbers.get("strong"):
+            raise ConfigError(f"{path or DEFAULT_PATH}: signals.{code}: notice and strong must differ "
+                              "(their order says whether higher or lower values are worse)")  # fmt: skip
+    from farmhound.templates import TemplateConfig
+
+    try:
+        TemplateConfig(**data["templates"])  # its own range checks, reported against the file
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path or DEFAULT_PATH}: [templates] {exc}") from None
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
     return Config(data, digest, str(path) if path else None)

@@ -9,7 +9,7 @@ showed a reference default cannot work, the `Signal` says so in `adjusted`.
 
 Not responsible for: SQL or the store (the caller hands in frames), template mining (requests arrive
 with `template_id`/`family_id`, -1 = no template), linking accounts into clusters, or turning values
-into points and levels (`scoring.py`; `evidence` here is the same ramp, for callers and tests).
+into points and levels (`scoring.py`, which holds the evidence ramp).
 
 Inputs. `requests`: one row per request with account_id, ts (int ms UTC, may be NA), ip_prefix,
 user_agent, country, model, system_hash, prompt_hash, template_id, family_id, turns, max_tokens,
@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["Gate", "Signal", "SignalValue", "SIGNALS", "FAMILIES", "DEFAULT_SETTINGS", "evidence", "cot_flags",
+__all__ = ["Gate", "Signal", "SignalValue", "SIGNALS", "FAMILIES", "DEFAULT_SETTINGS", "cot_flags",
            "baseline_stats", "account_signals", "cluster_signals", "email_shape"]  # fmt: skip
 
 FAMILIES = ("content", "timing", "identity", "infrastructure")
@@ -220,15 +220,6 @@ def _settings(config) -> tuple[dict, dict]:
         else:
             raise ValueError(f"unknown signal setting {key!r}")
     return settings, gates
-
-
-def evidence(signal: Signal | str, value) -> float:
-    """The ramp: 0 at `notice` or short of it, 1 at `strong` or past it; 0 for NaN/None."""
-    sig = SIGNALS[signal] if isinstance(signal, str) else signal
-    if value is None or value is pd.NA or value != value:
-        return 0.0
-    e = (float(value) - sig.notice) / (sig.strong - sig.notice)
-    return min(1.0, max(0.0, e))
 
 
 # -- chain-of-thought elicitation -------------------------------------------------------------------

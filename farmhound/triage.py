@@ -103,7 +103,7 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
         now = time.perf_counter()
         seconds[name] = round(now - clock, 3)
         clock = now
-        if cancel is not None and cancel.is_set():
+        if cancel is not None and cancel.is_set() and name != PHASES[-1]:  # once written, it is done
             raise Cancelled(name)
         k = PHASES.index(name) + 1
         report(PHASES[k] if k < len(PHASES) else "done", k / len(PHASES))
@@ -139,8 +139,8 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
     families_of: dict[int, np.ndarray] = {}
     by_account = requests.groupby("account_id", observed=True, sort=False).indices
     for cid, members in linked.members.items():
-        rows = np.concatenate([by_account[m] for m in members if m in by_account]) if members else []
-        member_requests = requests.iloc[rows] if len(rows) else requests.iloc[:0]
+        parts = [by_account[m] for m in members if m in by_account]
+        member_requests = requests.iloc[np.concatenate(parts)] if parts else requests.iloc[:0]
         member_accounts = accounts[accounts["account_id"].isin(members)]
         families_of[cid] = shared_families(member_requests)
         values = cluster_signals(members, member_requests, member_accounts, baseline, config)

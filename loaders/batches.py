@@ -83,9 +83,10 @@ class _Batcher:
                     row = normalise_request(record, source_id, line, prompts, responses, require_ts)
                     rows.append(row)
                     account_ids.add(row[4])
-                    if convert is not None and record.get("notes"):
+                    if convert is not None and type(record.get("notes")) is list:
                         for note in record["notes"]:
-                            notes[note] = notes.get(note, 0) + 1
+                            if type(note) is str:
+                                notes[note] = notes.get(note, 0) + 1
             except RecordError as err:
                 if raw is None:
                     raw = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)

@@ -70,10 +70,13 @@ def save_map(path: Path, field_map: dict[str, str], account_field: str | None, f
     """Write a map file `load_map` reads back. (JSON string escapes are valid TOML basic strings.)"""
     lines = ["# farmhound field map: farmhound ingest FILE --map-file THIS_FILE"]
     if fmt:
-        lines.append(f"format = {json.dumps(fmt)}")
+        lines.append(f"format = {json.dumps(fmt, ensure_ascii=False)}")
     if account_field:
-        lines.append(f"account_field = {json.dumps(account_field)}")
+        lines.append(f"account_field = {json.dumps(account_field, ensure_ascii=False)}")
     lines.append("")
     lines.append("[map]")
-    lines += [f"{canonical} = {json.dumps(source)}" for canonical, source in field_map.items()]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines += [f"{canonical} = {json.dumps(source, ensure_ascii=False)}" for canonical, source in field_map.items()]
+    try:
+        Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise FieldMapError(f"{path}: cannot write ({exc.strerror})") from exc

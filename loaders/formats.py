@@ -117,6 +117,9 @@ def sniff(path: Path, export: str | None = None, field_map: bool = False) -> Sni
     if field_map:
         return Sniffed(container, compressed, "requests", tuple(fields), export or CANONICAL.name)
     detected = detect_export(first) if first is not None else None
+    companion = exports[export].companion if export else None
+    if companion and first is not None and exports[companion].detect(first):
+        export = companion  # --format openai-batch also takes the batch's input file
     if export:
         if first is not None and not exports[export].detect(first):
             looks = f"it looks like {detected.title} (--format {detected.name})" if detected else "no known format"
@@ -204,7 +207,7 @@ def _json_head_rows(path: Path, head: bytes) -> list:
     except orjson.JSONDecodeError:
         try:
             doc = _load_document(path)
-        except SourceError:
+        except (SourceError, orjson.JSONDecodeError, *_GZIP_ERRORS):  # the reader reports it per row
             return []
     return doc[:50] if type(doc) is list else [doc]
 

@@ -226,14 +226,18 @@ def _companions(sniffed: dict, max_line_bytes: int) -> dict[str, dict[Path | Non
     """The rows of the companion files among the inputs (batch input files), read whole before
     the files that join them: {companion export: {folder: {join key: row}}}. Key None holds the
     rows whose join key is unique across all folders."""
-    out: dict[str, dict] = {}
+    read: dict[str, dict[Path, list[dict]]] = {}
     for path, sn in sniffed.items():
         if isinstance(sn, Sniffed) and sn.kind == "companion":
             units = READERS[sn.format](path, sn.compressed, 0, max_line_bytes)
-            rows = (value for _line, value, _raw, _pos in units if type(value) is dict)
-            out.setdefault(sn.export, {}).setdefault(path.parent, {}).update(
-                companion_rows(rows, load_all()[sn.export])
-            )
+            rows = [value for _line, value, _raw, _pos in units if type(value) is dict]
+            read.setdefault(sn.export, {}).setdefault(path.parent, []).extend(rows)
+    # a key repeated inside one folder is ambiguous: it is left out (companion_rows)
+    exports = load_all()
+    out: dict[str, dict] = {
+        name: {parent: companion_rows(rows, exports[name]) for parent, rows in folders.items()}
+        for name, folders in read.items()
+    }
     for folders in out.values():
         seen: dict[str, dict] = {}
         ambiguous: set[str] = set()

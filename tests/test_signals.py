@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from farmhound.scoring import evidence as ramp
 from farmhound.signals import (
     FAMILIES,
     SIGNALS,
@@ -16,8 +17,13 @@ from farmhound.signals import (
     cluster_signals,
     cot_flags,
     email_shape,
-    evidence,
 )
+
+
+def evidence(signal, value) -> float:
+    """The scorer's evidence ramp with a signal's default thresholds."""
+    sig = SIGNALS[signal] if isinstance(signal, str) else signal
+    return ramp(value, sig.notice, sig.strong)
 
 T0 = 1_776_816_000_000  # 2026-04-22T00:00:00Z
 MIN, H, DAY = 60_000, 3_600_000, 86_400_000

@@ -210,3 +210,21 @@ def test_a_class_behind_one_nat_stays_below_high_while_a_farm_is_flagged(tmp_pat
     student_cluster = next(a["cluster_id"] for a in out["accounts"] if a["account_id"] == students[0])
     reasons = next(c["reasons"] for c in out["clusters"] if c["id"] == student_cluster)
     assert [r["code"] for r in reasons if r["points"] < 0] == ["N2"]
+
+
+def test_a_schema_1_store_is_migrated_on_open_and_keeps_its_rows(tmp_path):
+    import sqlite3
+
+    from farmhound.store import DERIVED_TABLES, SCHEMA_VERSION
+
+    db = tmp_path / "old.db"
+    cli("ingest", SAMPLE / "accounts.csv", "--db", db)
+    c = sqlite3.connect(db)  # as a farmhound of schema 1 left it: no derived tables
+    for table in (*DERIVED_TABLES, "triage_runs"):
+        c.execute(f"DROP TABLE {table}")
+    c.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    c.commit()
+    c.close()
+    with Store(db) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.info().account_records == 504 and store.info().templates == 0

@@ -134,6 +134,7 @@ def canonical_detect(row: Mapping) -> bool:
 def canonical_convert(row: dict, account_field: str | None = None) -> dict:
     if account_field:
         row = dict(row, account_id=account(row, account_field, CANONICAL))
+        row.pop("notes", None)  # notes are the converters' word, not a source field's
     return row
 
 
@@ -160,6 +161,7 @@ def mapped(row: dict, field_map: dict[str, str]) -> dict:
     """A row of an unknown layout as a canonical dict: each mapped canonical field from its
     dotted source path; fields not mapped keep the row's own canonical names."""
     out = dict(row)
+    out.pop("notes", None)  # notes are the converters' word, not a source field's
     for canonical, path in field_map.items():
         out[canonical] = dig(row, path)
     return out
@@ -190,12 +192,18 @@ def _key(v) -> str | None:
 
 
 def companion_rows(rows, export: Export) -> dict[str, dict]:
-    """{join key: row} of a companion file's rows (rows without the key are skipped)."""
-    out = {}
+    """{join key: row} of companion rows. Rows without the key are skipped; a key that two rows
+    share is left out (joining it could give a row another batch's account)."""
+    out: dict[str, dict] = {}
+    repeated: set[str] = set()
     for row in rows:
         k = _key(dig(row, export.join_key)) if type(row) is dict else None
         if k is not None:
+            if k in out:
+                repeated.add(k)
             out[k] = row
+    for k in repeated:
+        del out[k]
     return out
 
 
