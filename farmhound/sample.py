@@ -859,7 +859,7 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 7, fmt: str = "canon
 
     Args:
         out_dir: folder to write into (created if missing; the files are overwritten).
-        scale: multiplies account counts and request volume (1.0: ~500 accounts, ~14k requests).
+        scale: multiplies account counts and request volume (1.0: ~500 accounts, ~13k requests).
         seed: the same (scale, seed) always produces byte-identical files.
         fmt: how the requests are written: "canonical" (requests.jsonl), "litellm" (LiteLLM spend
             logs) or "bedrock" (Bedrock invocation logs in their S3 folder layout). The same seed

@@ -203,3 +203,29 @@ def test_sniffing_picks_the_loader_of_every_reference_example(tmp_path, name, co
     else:
         path = write_jsonl(tmp_path / "x.jsonl", rows)
     assert sniff(path).export == name
+
+
+def test_a_custom_id_repeated_in_one_folder_is_not_joined_to_either_batch(fresh_store, tmp_path):
+    a_in, a_out = batch_pair(tmp_path, "alice", T0)
+    other = [orjson.loads(line) for line in a_in.read_bytes().splitlines()]
+    for row in other:
+        row["body"]["user"] = "mallory"
+    write_jsonl(tmp_path / "input_2.jsonl", other)  # another batch's input, same custom_ids, same folder
+    summaries = {s.path.rsplit("/", 1)[-1]: s for s in ingest(fresh_store, [str(tmp_path)])}
+    out = summaries["output.jsonl"]
+    assert out.stored == 0 and out.reasons == {"missing account_id": 3}  # never mallory's account
+    assert one(fresh_store, "SELECT count(*) FROM requests WHERE account_id = 'mallory'") == 0
+
+
+def test_forcing_the_batch_format_also_takes_its_input_file(fresh_store, tmp_path):
+    batch_pair(tmp_path, "alice", T0)
+    summaries = ingest(fresh_store, [str(tmp_path)], fmt="openai-batch")
+    assert [s.status for s in summaries] == ["loaded", "loaded"]
+    assert one(fresh_store, "SELECT count(*) FROM requests WHERE account_id = 'alice'") == 2
+
+
+def test_a_damaged_json_document_is_quarantined_not_a_crash(fresh_store, tmp_path):
+    big = orjson.dumps([{"ts": T0 + i, "account_id": "a", "prompt": "x" * 200} for i in range(500)])
+    path = write(tmp_path / "cut.json", big[: len(big) // 2])  # a truncated download, over 64 KB
+    [s] = ingest(fresh_store, [str(path)])
+    assert accounting(s) == (1, 0, 0, 1) and s.reasons == {"invalid JSON": 1}

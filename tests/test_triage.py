@@ -228,3 +228,16 @@ def test_a_schema_1_store_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     with Store(db) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.info().account_records == 504 and store.info().templates == 0
+
+
+def test_accounts_linked_only_by_their_records_do_not_break_triage(tmp_path):
+    from helpers import write_csv, write_jsonl
+
+    accounts = [{"account_id": f"idle{i}", "payment_fingerprint": "pf_shared", "email": f"x{i}@example.org"}
+                for i in range(3)]  # fmt: skip
+    requests = [{"request_id": f"r{i}", "ts": T_CLASS + i, "account_id": "busy", "prompt": f"hello {i}"} for i in range(5)]
+    db = tmp_path / "s.db"
+    cli("ingest", write_jsonl(tmp_path / "r.jsonl", requests), write_csv(tmp_path / "a.csv", accounts), "--db", db)
+    out = cli_json("triage", "--db", db, "--json")
+    [cluster] = out["clusters"]
+    assert sorted(cluster["accounts"]) == ["idle0", "idle1", "idle2"] and cluster["links"] == {"payment": 2}
