@@ -4,8 +4,9 @@ signup bursts or prompt templates, as candidate clusters.
 Links are typed (the kinds below) and kept as facets of each cluster, so an analyst sees what holds
 a cluster together. Every link kind works on groups of accounts sharing one value (a template
 family, a payment fingerprint, a /24), found by sorting and grouping, never by comparing all
-pairs of accounts; values shared by very many accounts (a carrier NAT, a webmail domain, a
-platform-wide template) link nothing, as their weight 1/log(deg + 5) says they carry no identity.
+pairs of accounts. Values shared by very many accounts (over `max_group_share` of all, or a /24
+over `ip_max_accounts`) link nothing: a carrier NAT or a platform-wide template carries no
+identity. (How much a shared value weighs as evidence is the scorer's business: signal S16.)
 
 Kinds:
   template  accounts whose traffic is mostly one template family used by several accounts
@@ -40,19 +41,17 @@ class _UnionFind:
             parent[i], i = root, parent[i]
         return root
 
-    def union_all(self, members) -> int:
-        """Join all `members` (account indexes); returns how many joins changed anything."""
+    def union_all(self, members) -> None:
+        """Join all `members` (account indexes) into one set."""
         it = iter(members)
         first = next(it, None)
         if first is None:
-            return 0
-        root, joined = self.find(first), 0
+            return
+        root = self.find(first)
         for m in it:
             r = self.find(m)
             if r != root:
                 self.parent[r] = root
-                joined += 1
-        return joined
 
 
 @dataclass
@@ -127,9 +126,8 @@ def link_accounts(requests: pd.DataFrame, accounts: pd.DataFrame, cfg: dict) -> 
     for value, g in org.groupby("org_id", sort=False):
         join("org", value, g["idx"].to_numpy())
 
-    joins: list[tuple[str, str, np.ndarray, int]] = []
-    for kind, value, members in events:
-        joins.append((kind, value, members, uf.union_all(members)))
+    for _kind, _value, members in events:
+        uf.union_all(members)
     roots = np.array([uf.find(i) for i in range(n)])
     sizes = np.bincount(roots, minlength=n)
     big = [r for r in np.unique(roots) if sizes[r] >= 2]
@@ -141,7 +139,7 @@ def link_accounts(requests: pd.DataFrame, accounts: pd.DataFrame, cfg: dict) -> 
         members.setdefault(c, []).append(acct)
     links: dict[int, dict[str, int]] = {c: {} for c in members}
     shared: dict[int, list[tuple[str, str, int]]] = {c: [] for c in members}
-    for kind, value, idxs, _joined in joins:
+    for kind, value, idxs in events:
         c = cid_of_root[roots[idxs[0]]]
         links[c][kind] = links[c].get(kind, 0) + len(idxs) - 1
         if kind != "ip":

@@ -19,7 +19,7 @@ Not here: containers and sniffing of containers (`formats.py`), field validation
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import orjson
 
@@ -58,7 +58,6 @@ class Export:
     kind: str = "requests"
     companion: str | None = None
     join_key: str | None = None
-    extensions: tuple[str, ...] = field(default=())
 
 
 EXPORTS: dict[str, Export] = {}
