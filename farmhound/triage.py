@@ -113,7 +113,9 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
     accounts = store.triage_accounts()
     # The miner looks at the edges of a prompt (where wrappers sit); a wide margin keeps CoT phrases.
     tc = config["templates"]
-    prompts = list(store.prompt_texts(2 * tc["head_chars"] + 200, 2 * tc["tail_chars"] + 200))
+    used = set(requests["prompt_hash"].dropna().unique().tolist())
+    prompts = list(store.prompt_texts(used, 2 * tc["head_chars"] + 200, 2 * tc["tail_chars"] + 200))
+    del used
     phase_done("reading")
 
     mined = mine(prompts, TemplateConfig(**config["templates"]))
