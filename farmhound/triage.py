@@ -162,21 +162,19 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
         own = _reasons(values, specs, level="account")
         own_score = combine(own, scoring_cfg)
         cid = linked.cluster_of.get(account_id)
-        signals = {k: v for k, v in values.items() if v[0] is not None}
+        signals = {k: v[0] for k, v in values.items() if v[0] is not None}
         if cid is None:
             score = min(own_score.score, scoring_cfg["unlinked_max"])
             level = cap_level(own_score.level, "medium")
-            results.append(AccountResult(account_id, round(score, 3), level, None, None, own_score.reasons,
-                                         {k: v[0] for k, v in signals.items()}))  # fmt: skip
+            results.append(AccountResult(account_id, round(score, 3), level, None, None, own_score.reasons, signals))
             continue
         c = cluster_by_id[cid]
         m = membership(by_account.get(account_id), requests, families_of[cid])
-        score = round(c.score * m + 0.25 * max(own_score.score, 0.0), 3)
+        score = round(c.score * m + scoring_cfg["own_share"] * max(own_score.score, 0.0), 3)
         level = cap_level(_level(score, scoring_cfg), c.level)
         reasons = [Reason("C", "cluster", "cluster", c.score, None, round(c.score * m, 3),
                           f"cluster {c.id} ({len(c.accounts)} accounts, {c.level}) x membership {m:.2f}")]
-        results.append(AccountResult(account_id, score, level, cid, round(m, 3), reasons + own_score.reasons,
-                                     {k: v[0] for k, v in signals.items()}))  # fmt: skip
+        results.append(AccountResult(account_id, score, level, cid, round(m, 3), reasons + own_score.reasons, signals))
     results.sort(key=lambda a: (-a.score, a.account_id))
     phase_done("scoring")
 
