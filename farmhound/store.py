@@ -472,11 +472,11 @@ class Store:
 
         cols = [
             "rid", "account_id", "ts", "ip_prefix", "user_agent", "country", "model", "system_hash",
-            "prompt_hash", "turns", "max_tokens", "temperature",
+            "prompt_hash", "turns", "max_tokens", "temperature", "org_id",
         ]  # fmt: skip
         rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM requests").fetchall()
         df = pd.DataFrame.from_records(rows, columns=cols)
-        for c in ("account_id", "ip_prefix", "user_agent", "country", "model"):
+        for c in ("account_id", "ip_prefix", "user_agent", "country", "model", "org_id"):
             df[c] = df[c].astype("category")
         for c in ("ts", "system_hash", "prompt_hash", "turns", "max_tokens"):
             df[c] = df[c].astype("Int64")

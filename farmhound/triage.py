@@ -110,7 +110,7 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
 
     report("reading", 0.0)
     requests = store.triage_requests()
-    accounts = store.triage_accounts()
+    accounts = orgs_from_requests(store.triage_accounts(), requests)
     # The miner looks at the edges of a prompt (where wrappers sit); a wide margin keeps CoT phrases.
     tc = config["templates"]
     used = set(requests["prompt_hash"].dropna().unique().tolist())
@@ -183,6 +183,22 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
     phase_done("writing")
     store.record_triage_seconds(run_id, seconds)
     return TriageResult(clusters, results, config.hash, len(requests), n_templates, seconds)
+
+
+def orgs_from_requests(accounts: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
+    """Accounts whose record names no org take the org their requests carry most often (an
+    export's billing entity: a LiteLLM team, a Bedrock AWS account)."""
+    known = requests[["account_id", "org_id"]].dropna()
+    known = known[known["org_id"] != ""]
+    if known.empty:
+        return accounts
+    counts = known.groupby(["account_id", "org_id"], observed=True).size().reset_index(name="n")
+    top = counts.sort_values(["n", "org_id"], ascending=[False, True]).drop_duplicates("account_id")
+    org_of = dict(zip(top["account_id"].astype(str), top["org_id"].astype(str), strict=True))
+    missing = accounts["org_id"].isna() | (accounts["org_id"] == "")
+    accounts = accounts.copy()
+    accounts.loc[missing, "org_id"] = accounts.loc[missing, "account_id"].map(org_of)
+    return accounts
 
 
 def signal_specs(config: Config) -> dict[str, dict]:

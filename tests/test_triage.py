@@ -241,3 +241,19 @@ def test_accounts_linked_only_by_their_records_do_not_break_triage(tmp_path):
     out = cli_json("triage", "--db", db, "--json")
     [cluster] = out["clusters"]
     assert sorted(cluster["accounts"]) == ["idle0", "idle1", "idle2"] and cluster["links"] == {"payment": 2}
+
+
+def test_an_org_carried_by_requests_counts_as_the_accounts_billing_org(tmp_path):
+    """Exports carry the billing entity on each request (a LiteLLM team, a Bedrock AWS account):
+    one customer's keys that share a card are deducted as one org, as with account records."""
+    from helpers import write_csv, write_jsonl
+
+    accounts = [{"account_id": f"key{i}", "payment_fingerprint": "pf_corp", "email": f"k{i}@gmail.com"}
+                for i in range(4)]  # fmt: skip
+    requests = [{"request_id": f"r{k}", "ts": T_CLASS + k * 97, "account_id": f"key{k % 4}", "org_id": "team_acme",
+                 "prompt": f"summarise ticket {k}"} for k in range(40)]  # fmt: skip
+    db = tmp_path / "s.db"
+    cli("ingest", write_jsonl(tmp_path / "r.jsonl", requests), write_csv(tmp_path / "a.csv", accounts), "--db", db)
+    [cluster] = cli_json("triage", "--db", db, "--json")["clusters"]
+    n1 = [r for r in cluster["reasons"] if r["code"] == "N1"]
+    assert n1 and "team_acme" in n1[0]["detail"]
