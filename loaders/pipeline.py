@@ -209,7 +209,16 @@ def ingest(
             if isinstance(sn, Sniffed):
                 export = load_all()[sn.export]
                 joins = _companions_for(f, companions.get(export.companion)) if export.companion else None
-                options = RowOptions(sn.export, account_field, field_map, joins)
+                given = export.companion in companions  # an input file was in this run
+                if export.companion and not given and not account_field and not field_map:
+                    # Its accounts are in the batch's input file: loading it alone would quarantine
+                    # every row and mark the file done, so a later run with both could not join them.
+                    sn = SourceError(
+                        f"{f}: {export.title} names no account; its input file ({export.companion}) holds them. "
+                        f"Give both in one run (e.g. the folder), or choose a field with --account-field"
+                    )
+                else:
+                    options = RowOptions(sn.export, account_field, field_map, joins)
             summaries.append(_ingest_file(store, f, sn, options, on_progress, cancel, max_line_bytes, workers))
     finally:
         if gc_was_enabled:

@@ -229,3 +229,13 @@ def test_a_damaged_json_document_is_quarantined_not_a_crash(fresh_store, tmp_pat
     path = write(tmp_path / "cut.json", big[: len(big) // 2])  # a truncated download, over 64 KB
     [s] = ingest(fresh_store, [str(path)])
     assert accounting(s) == (1, 0, 0, 1) and s.reasons == {"invalid JSON": 1}
+
+
+def test_a_batch_output_alone_is_refused_so_a_later_run_with_its_input_joins_it(fresh_store, tmp_path):
+    a_in, a_out = batch_pair(tmp_path, "alice", T0)
+    [alone] = ingest(fresh_store, [str(a_out)])
+    assert alone.status == "failed" and "input file (openai-batch-input)" in alone.error
+    assert fresh_store.info().requests == 0 and fresh_store.info().sources == 0  # nothing recorded as done
+    summaries = ingest(fresh_store, [str(a_in), str(a_out)])
+    assert [s.status for s in summaries] == ["loaded", "loaded"]
+    assert one(fresh_store, "SELECT count(*) FROM requests WHERE account_id = 'alice'") == 2
