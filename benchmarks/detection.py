@@ -39,7 +39,7 @@ def run(*args: str) -> None:
         raise SystemExit(f"farmhound {' '.join(args)} failed:\n{done.stderr[-3000:]}")
 
 
-def quality(seeds: list[int], scale: float) -> None:
+def quality(seeds: list[int], scale: float, config: str | None = None) -> None:
     totals = Counter()
     per_pop: dict[str, Counter] = {}
     for seed in seeds:
@@ -48,7 +48,7 @@ def quality(seeds: list[int], scale: float) -> None:
             run("sample", "--out", str(out), "--scale", str(scale), "--seed", str(seed))
             run("ingest", str(out), "--db", str(db))
             t0 = time.perf_counter()
-            run("triage", "--db", str(db), "--json")
+            run("triage", "--db", str(db), "--json", *(["--config", config] if config else []))
             secs = time.perf_counter() - t0
             with open(out / "labels.csv", newline="") as f:
                 labels = {r["account_id"]: r for r in csv.DictReader(f)}
@@ -111,9 +111,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[101, 202, 303])
     ap.add_argument("--scale", type=float, default=2.0)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
+    ap.add_argument("--config", help="quality: a triage config (e.g. one family's weights at 0, to ablate it)")
     args = ap.parse_args()
     if args.what == "quality":
-        quality(args.seeds, args.scale)
+        quality(args.seeds, args.scale, args.config)
     else:
         speed(args.sizes)
 
