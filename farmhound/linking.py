@@ -18,7 +18,7 @@ One billing org is not a link: it is the scorer's legitimate evidence (N1) about
 links above formed. (Linking by org made one cluster per customer: measured, scoring 500 such
 clusters took 16 s of a 1M-request triage.)
 
-Not here: what the clusters score (`scoring.py`), the signals (`signals.py`).
+Not here: what the clusters score (`scoring.py`), the signals (`farmhound/signals/`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ visibly. A level needs corroboration: "high" needs points in at least two famili
 three, so one strong but benign family (a class behind one NAT, an eval harness) never reaches it.
 Every score keeps its reason codes: signal, raw value, threshold, points, detail, evidence.
 
-Not here: computing the signal values (`signals.py`), the clusters (`linking.py`).
+Not here: computing the signal values (`farmhound/signals/`), the clusters (`linking.py`).
 """
 
 from __future__ import annotations
