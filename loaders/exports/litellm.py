@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from loaders.exports import Export, account, loads_maybe, register
+from loaders.exports.openai_batch import reply_text
 from loaders.records import RecordError, content_text, parse_ts
 
 # LiteLLM writes `... (litellm_truncated skipped N chars[. note]) ...` (constant
@@ -194,56 +195,20 @@ def _response_text(v, notes: list) -> str | None:
     """The text of a stored response, or None when none was stored (or it holds no text)."""
     if v in _EMPTY:
         return None
-    t = type(v)
-    if t is str:
+    if type(v) is str:
         if _cut_json(v):
             notes.append("response not parsable")
             return None
         return v
-    if t is dict:
-        choices = v.get("choices")
-        if type(choices) is list and choices and type(choices[0]) is dict:
-            choice = choices[0]
-            msg = choice.get("message")
-            if type(msg) is not dict:  # text completion
-                text = choice.get("text")
-                return text if type(text) is str else None
-            content = msg.get("content")
-            text = content if type(content) is str else content_text(content, "response")
-            calls = msg.get("tool_calls")
-            if type(calls) is list and calls:
-                names = [_call_marker(c) for c in calls]
-                text = "\n".join([text, *names]) if text else "\n".join(names)
-            return text
-        content = v.get("content")
-        if type(content) is list or type(content) is str:  # Anthropic messages passthrough
-            return content_text(content, "response")
-        output = v.get("output")
-        if type(output) is list:  # OpenAI Responses API
-            parts = [
-                c.get("text")
-                for item in output
-                if type(item) is dict and type(item.get("content")) is list
-                for c in item["content"]
-                if type(c) is dict and type(c.get("text")) is str
-            ]
-            if parts:
-                return "\n".join(parts)
-    elif t is list and all(type(p) is dict or type(p) is str for p in v):
-        return content_text(v, "response")
-    notes.append("response not text")  # embeddings, images, or a shape not known here
-    return None
+    text = reply_text(v)  # the body reader every export shares
+    if text is None:
+        notes.append("response not text")  # embeddings, images, or a shape not known here
+    return text
 
 
 def _cut_json(v) -> bool:
     """Whether `v` is JSON text that did not parse (an object cut short), not a plain string."""
     return type(v) is str and v.lstrip()[:2] == '{"'
-
-
-def _call_marker(call) -> str:
-    fn = call.get("function") if type(call) is dict else None
-    name = fn.get("name") if type(fn) is dict else None
-    return f"[tool_call {name}]" if type(name) is str and name else "[tool_call]"
 
 
 def _truncated(v) -> bool:
