@@ -200,16 +200,56 @@ def _first_row(path: Path, container: str, head: bytes) -> tuple[list[str], dict
 
 
 def _json_head_rows(path: Path, head: bytes) -> list:
-    """The first rows of a JSON document: the whole head if it parses, else the whole file (a
-    document over 64 KB), read once more by the reader."""
+    """The first rows of a JSON document: the whole head if it parses; else, for an array, its
+    first elements that are complete within the head; else (one object over 64 KB) the document."""
     try:
         doc = orjson.loads(head)
     except orjson.JSONDecodeError:
+        rows = _leading_elements(head)
+        if rows:
+            return rows
         try:
             doc = _load_document(path)
         except (SourceError, orjson.JSONDecodeError, *_GZIP_ERRORS):  # the reader reports it per row
             return []
     return doc[:50] if type(doc) is list else [doc]
+
+
+def _leading_elements(head: bytes, limit: int = 50) -> list:
+    """The complete leading elements of a JSON array cut off mid-way (a document's head), found by
+    tracking depth and strings, so sniffing a big export never parses all of it."""
+    start = head.find(b"[")
+    if start < 0 or head[:start].strip(BOM + b" \t\r\n"):
+        return []
+    depth, in_string, escaped, begin, out = 0, False, False, None, []
+    for i in range(start + 1, len(head)):
+        c = head[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == 0x5C:  # backslash
+                escaped = True
+            elif c == 0x22:  # quote
+                in_string = False
+        elif c == 0x22:
+            in_string = True
+        elif c in (0x7B, 0x5B):  # { [
+            if depth == 0:
+                begin = i
+            depth += 1
+        elif c in (0x7D, 0x5D):  # } ]
+            depth -= 1
+            if depth == 0 and begin is not None:
+                try:
+                    out.append(orjson.loads(head[begin : i + 1]))
+                except orjson.JSONDecodeError:
+                    return out
+                begin = None
+                if len(out) >= limit:
+                    return out
+            elif depth < 0:
+                return out
+    return out
 
 
 def raw_text(raw: bytes | str | None) -> str | None:

@@ -239,3 +239,16 @@ def test_a_batch_output_alone_is_refused_so_a_later_run_with_its_input_joins_it(
     summaries = ingest(fresh_store, [str(a_in), str(a_out)])
     assert [s.status for s in summaries] == ["loaded", "loaded"]
     assert one(fresh_store, "SELECT count(*) FROM requests WHERE account_id = 'alice'") == 2
+
+
+def test_a_big_json_export_is_sniffed_from_its_first_elements(tmp_path):
+    """An API's JSON array of rows over 64 KB: sniffed from the elements complete in the head
+    (quotes and brackets inside strings do not confuse it), loaded whole by the reader."""
+    from loaders.formats import sniff
+
+    rows = [dict(EXAMPLES["litellm"][0], request_id=f"chatcmpl-{i}", user=f"u{i % 7}",
+                 proxy_server_request='{"messages": [{"role": "user", "content": "q \\\\"]}[ ' + str(i) + '"}]}')
+            for i in range(400)]  # fmt: skip
+    path = write(tmp_path / "spend_logs.json", orjson.dumps(rows))
+    assert path.stat().st_size > 64 * 1024
+    assert sniff(path).export == "litellm"
