@@ -63,6 +63,9 @@ class _Batcher:
         self.sent: set = set()
         self.convert = None
         self.require_ts = True
+        # Notes are what an export's converter says rows lack; a source field named "notes" in a
+        # canonical or mapped file is not one.
+        self.counts_notes = not options.field_map and options.export != "canonical"
         if not self.accounts:
             self.convert = converter(options.export, options.account_field, options.field_map, options.companions)
             self.require_ts = load_all()[options.export].ts_required
@@ -70,7 +73,7 @@ class _Batcher:
     def batches(self, units, limit: int | None, counter: Lines) -> Iterator[Batch]:
         rows, prompts, responses, account_ids, quarantine, notes = [], {}, {}, set(), [], {}
         n = pos = line = 0
-        convert, require_ts, source_id = self.convert, self.require_ts, self.source_id
+        convert, require_ts, source_id, counts_notes = self.convert, self.require_ts, self.source_id, self.counts_notes
         for line, value, raw, pos in units:
             n += 1
             try:
@@ -83,10 +86,9 @@ class _Batcher:
                     row = normalise_request(record, source_id, line, prompts, responses, require_ts)
                     rows.append(row)
                     account_ids.add(row[4])
-                    if convert is not None and type(record.get("notes")) is list:
-                        for note in record["notes"]:
-                            if type(note) is str:
-                                notes[note] = notes.get(note, 0) + 1
+                    if counts_notes:
+                        for note in record.get("notes", ()):
+                            notes[note] = notes.get(note, 0) + 1
             except RecordError as err:
                 if raw is None:
                     raw = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)

@@ -25,7 +25,6 @@ from loaders.records import RecordError, kind_of
 
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 RAW_MAX = 4096  # bytes of a rejected row kept in quarantine
-CONTAINERS = ("jsonl", "json", "csv", "parquet")
 EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
 _GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
 BOM = b"\xef\xbb\xbf"
@@ -105,14 +104,13 @@ def sniff(path: Path, export: str | None = None, field_map: bool = False) -> Sni
         stripped = head.lstrip(BOM + b" \t\r\n")
         if compressed and stripped[:4] == b"PAR1":
             raise SourceError(f"{path}: gzip-compressed Parquet is not supported; decompress it first")
-        if stripped[:1] == b"[" or (
-            stripped[:1] == b"{" and not _first_line_is_json(stripped) and not _mostly_json(stripped)
-        ):
-            container = "json"  # one document: an array of rows (API exports) or one pretty-printed object
-        elif stripped[:1] == b"{" or not stripped or _mostly_json(stripped):
-            container = "jsonl"
-        else:
-            container = "csv"
+        start = stripped[:1]
+        if start == b"[":
+            container = "json"  # one document: an array of rows (an API's export)
+        elif start == b"{":  # JSON Lines, or one pretty-printed object (a Bedrock log object)
+            container = "jsonl" if _first_line_is_json(stripped) or _mostly_json(stripped) else "json"
+        else:  # JSON Lines behind a junk first line, an empty file, or CSV
+            container = "jsonl" if not stripped or _mostly_json(stripped) else "csv"
     fields, first = _first_row(path, container, head)
     if field_map:
         return Sniffed(container, compressed, "requests", tuple(fields), export or CANONICAL.name)

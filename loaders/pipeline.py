@@ -195,7 +195,7 @@ def ingest(
             sniffed[f] = sniff(f, fmt, field_map=bool(field_map))
         except SourceError as exc:
             sniffed[f] = exc
-    companions = _companions(sniffed, max_line_bytes)
+    companions, companion_batches = _companions(sniffed, max_line_bytes)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # batches are large acyclic lists: collection passes over them cost ~25%
     store.bulk_mode(rollback_journal=bulk)
@@ -219,7 +219,9 @@ def ingest(
                     )
                 else:
                     options = RowOptions(sn.export, account_field, field_map, joins)
-            summaries.append(_ingest_file(store, f, sn, options, on_progress, cancel, max_line_bytes, workers))
+            summaries.append(
+                _ingest_file(store, f, sn, options, on_progress, cancel, max_line_bytes, workers, companion_batches.get(f))
+            )
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -231,32 +233,39 @@ def ingest(
     return summaries
 
 
-def _companions(sniffed: dict, max_line_bytes: int) -> dict[str, dict[Path | None, dict[str, dict]]]:
-    """The rows of the companion files among the inputs (batch input files), read whole before
-    the files that join them: {companion export: {folder: {join key: row}}}. Key None holds the
-    rows whose join key is unique across all folders."""
+def _companions(sniffed: dict, max_line_bytes: int) -> tuple[dict, dict[Path, Batch]]:
+    """The companion files among the inputs (batch input files), each read once, before the files
+    that join them. Returns ({companion export: {folder: {join key: row}}}, where key None holds
+    the keys unique across all folders; {path: the file's accounting batch}). A key repeated
+    inside one folder, or across folders for key None, is left out: it would be ambiguous."""
+    exports = load_all()
     read: dict[str, dict[Path, list[dict]]] = {}
+    batches: dict[Path, Batch] = {}
     for path, sn in sniffed.items():
         if isinstance(sn, Sniffed) and sn.kind == "companion":
-            units = READERS[sn.format](path, sn.compressed, 0, max_line_bytes)
-            rows = [value for _line, value, _raw, _pos in units if type(value) is dict]
+            rows, batches[path] = _read_companion(path, sn, exports[sn.export].join_key, max_line_bytes)
             read.setdefault(sn.export, {}).setdefault(path.parent, []).extend(rows)
-    # a key repeated inside one folder is ambiguous: it is left out (companion_rows)
-    exports = load_all()
-    out: dict[str, dict] = {
-        name: {parent: companion_rows(rows, exports[name]) for parent, rows in folders.items()}
-        for name, folders in read.items()
-    }
-    for folders in out.values():
-        seen: dict[str, dict] = {}
-        ambiguous: set[str] = set()
-        for rows in list(folders.values()):
-            for key, row in rows.items():
-                if key in seen:
-                    ambiguous.add(key)
-                seen[key] = row
-        folders[None] = {k: v for k, v in seen.items() if k not in ambiguous}
-    return out
+    out: dict[str, dict] = {}
+    for name, folders in read.items():
+        out[name] = {parent: companion_rows(rows, exports[name]) for parent, rows in folders.items()}
+        out[name][None] = companion_rows([r for rows in folders.values() for r in rows], exports[name])
+    return out, batches
+
+
+def _read_companion(path: Path, sniffed: Sniffed, join_key: str, max_line_bytes: int) -> tuple[list[dict], Batch]:
+    """A companion file's rows that carry the join key, and its accounting as one batch: each row
+    is kept for the join, or quarantined with its reason."""
+    rows, quarantine = [], []
+    n = line = pos = 0
+    for line, value, raw, pos in READERS[sniffed.format](path, sniffed.compressed, 0, max_line_bytes):
+        n += 1
+        if type(value) is RecordError:
+            quarantine.append((line, value.reason, value.detail, raw_text(raw)))
+        elif type(value) is not dict or dig(value, join_key) is None:
+            quarantine.append((line, f"missing {join_key}", "", raw_text(orjson.dumps(value, default=str))))
+        else:
+            rows.append(value)
+    return rows, Batch([], [], [], [], quarantine, n, pos, line, kept=len(rows))
 
 
 def _companions_for(path: Path, folders: dict | None) -> dict[str, dict] | None:
@@ -269,7 +278,7 @@ def _companions_for(path: Path, folders: dict | None) -> dict[str, dict] | None:
 
 def _ingest_file(
     store: Store, path: Path, sniffed: Sniffed | SourceError, options: RowOptions | None, on_progress, cancel,
-    max_line_bytes: int, workers: bool | None,
+    max_line_bytes: int, workers: bool | None, companion_batch: Batch | None = None,
 ) -> IngestSummary:  # fmt: skip
     started = time.perf_counter()
     size = path.stat().st_size
@@ -317,7 +326,7 @@ def _ingest_file(
     batches = None
     try:
         if sniffed.kind == "companion":
-            batches, relative_lines = _companion_batches(path, sniffed, max_line_bytes), False
+            batches, relative_lines = (b for b in [companion_batch]), False  # read once, by _companions
         else:
             batches, relative_lines = _plan(path, sniffed, source, max_line_bytes, use_workers, options)
         rows = source.rows_read
@@ -350,20 +359,3 @@ def _ingest_file(
     if summary.status != "failed":
         store.finish_source(source.id)
     return summary
-
-
-def _companion_batches(path: Path, sniffed: Sniffed, max_line_bytes: int) -> Iterator[Batch]:
-    """A companion file (a batch input) as one batch: its rows were read up front to complete the
-    rows of the file it belongs to; here each is counted as kept, or quarantined with its reason."""
-    export = load_all()[sniffed.export]
-    kept, quarantine = 0, []
-    n = line = pos = 0
-    for line, value, raw, pos in READERS[sniffed.format](path, sniffed.compressed, 0, max_line_bytes):
-        n += 1
-        if type(value) is RecordError:
-            quarantine.append((line, value.reason, value.detail, raw_text(raw)))
-        elif type(value) is not dict or dig(value, export.join_key) is None:
-            quarantine.append((line, f"missing {export.join_key}", "", raw_text(orjson.dumps(value, default=str))))
-        else:
-            kept += 1
-    yield Batch([], [], [], [], quarantine, n, pos, line, kept=kept)

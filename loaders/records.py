@@ -258,19 +258,17 @@ def split_messages(messages, system_field=None) -> tuple[str | None, str | None,
     `system_field` is a system prompt given beside the messages (Anthropic's `system`): it comes
     first, as if it were a system message, so the same traffic gets the same texts and hashes
     whichever shape the export used."""
+    system = [] if system_field is None or system_field == "" else [content_text(system_field, "system")]
     if type(messages) is str:
         s = messages.lstrip()
-        if s.startswith("["):  # CSV exports carry messages as a JSON string
-            try:
-                messages = orjson.loads(s)
-            except orjson.JSONDecodeError as exc:
-                raise RecordError("invalid messages JSON", str(exc)) from None
-        else:
-            system_text = None if system_field is None or system_field == "" else content_text(system_field, "system")
-            return system_text, messages, None, 1
+        if not s.startswith("["):  # one plain prompt
+            return (system[0] if system else None), messages, None, 1
+        try:  # CSV exports carry messages as a JSON string
+            messages = orjson.loads(s)
+        except orjson.JSONDecodeError as exc:
+            raise RecordError("invalid messages JSON", str(exc)) from None
     if type(messages) is not list:
         raise RecordError("wrong type", f"messages must be a list, got {_type_name(messages)}")
-    system = [] if system_field is None or system_field == "" else [content_text(system_field, "system")]
     turns = []
     last_user = None
     for m in messages:
@@ -407,9 +405,11 @@ def normalise_request(
     if type(request_id) is not str or not request_id:
         request_id = _str(d, "request_id") if request_id not in (None, "") else None
     # The row is valid: only now do its texts join the batch.
-    for i, texts in _TEXT_COLUMNS:
+    for i in _PROMPT_COLUMNS:
         if row[i] is not None:
-            row[i] = _put(prompts if texts == "prompts" else responses, row[i])
+            row[i] = _put(prompts, row[i])
+    if row[15] is not None:
+        row[15] = _put(responses, row[15])
     if request_id is None:
         # No id in the export: a hash of the normalised content keeps re-ingest idempotent.
         request_id = "h:" + xxhash.xxh3_128_hexdigest(orjson.dumps(row[3:]))
@@ -426,7 +426,7 @@ REQUEST_FIELD_NAMES = (
 _STRING_COLUMNS = (5, 6, 9, 10, 11, 22)
 _INT_COLUMNS = (17, 18, 19)
 _NUM_COLUMNS = (20, 21)
-_TEXT_COLUMNS = ((12, "prompts"), (13, "prompts"), (14, "prompts"), (15, "responses"))
+_PROMPT_COLUMNS = (12, 13, 14)  # system, prompt, conversation; 15 is the response
 
 
 def _tags(v) -> str:

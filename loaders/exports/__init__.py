@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import orjson
 
@@ -71,6 +72,7 @@ def register(export: Export) -> Export:
 
 
 _MISSING = object()
+EMPTY = (None, "", {}, [])  # values an export uses for "not there"
 
 
 def dig(d, path: str, default=None):
@@ -133,7 +135,6 @@ def canonical_detect(row: Mapping) -> bool:
 def canonical_convert(row: dict, account_field: str | None = None) -> dict:
     if account_field:
         row = dict(row, account_id=account(row, account_field, CANONICAL))
-        row.pop("notes", None)  # notes are the converters' word, not a source field's
     return row
 
 
@@ -160,7 +161,6 @@ def mapped(row: dict, field_map: dict[str, str]) -> dict:
     """A row of an unknown layout as a canonical dict: each mapped canonical field from its
     dotted source path; fields not mapped keep the row's own canonical names."""
     out = dict(row)
-    out.pop("notes", None)  # notes are the converters' word, not a source field's
     for canonical, path in field_map.items():
         out[canonical] = dig(row, path)
     return out
@@ -206,8 +206,9 @@ def companion_rows(rows, export: Export) -> dict[str, dict]:
     return out
 
 
+@cache
 def load_all() -> dict[str, Export]:
-    """Import every export module of this package (each registers itself); the registry."""
+    """Import every export module of this package (each registers itself), once; the registry."""
     import importlib
     import pkgutil
 

@@ -29,10 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from loaders.exports import Export, account, dig, loads_maybe, register
+from loaders.exports import EMPTY, Export, account, dig, loads_maybe, register
 from loaders.records import RecordError
 
-_EMPTY = (None, "", {}, [])
 _ASSUMED_ROLE = ":assumed-role/"
 _SUCCESS = (None, "", "success", "Success", "SUCCESS")
 
@@ -110,12 +109,12 @@ def _put(d: dict, key: str, v) -> None:
 def _input(body: dict, d: dict) -> None:
     messages = body.get("messages")
     if type(messages) is list and messages:  # Converse, Nova, Anthropic, Mistral/AI21 chat
-        d["messages"] = turns = [
+        d["messages"] = [
             {"role": m.get("role"), "content": blocks_text(m.get("content"))} for m in messages if type(m) is dict
         ]
         system = body.get("system")
-        if system not in _EMPTY:  # as a system message, so the conversation reads as in OpenAI-shaped logs
-            turns.insert(0, {"role": "system", "content": blocks_text(system)})
+        if system not in EMPTY:  # records puts it first in the conversation, as a system message
+            d["system"] = blocks_text(system)
     elif type(body.get("inputText")) is str:  # Titan
         d["prompt"] = body["inputText"]
     elif type(body.get("prompt")) is str:  # Llama, Mistral, Anthropic text completions

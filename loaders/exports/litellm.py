@@ -27,15 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from loaders.exports import Export, account, loads_maybe, register
+from loaders.exports import EMPTY, Export, account, loads_maybe, register
 from loaders.exports.openai_batch import reply_text
-from loaders.records import RecordError, content_text, parse_ts
+from loaders.records import RecordError, parse_ts
 
 # LiteLLM writes `... (litellm_truncated skipped N chars[. note]) ...` (constant
 # LITELLM_TRUNCATED_PAYLOAD_FIELD = "litellm_truncated"); docs and the reference spell the constant.
 _TRUNCATION_MARKERS = ("litellm_truncated skipped", "LITELLM_TRUNCATED_PAYLOAD_FIELD")
 _CACHE_HIT_SUFFIX = "_cache_hit"
-_EMPTY = (None, "", {}, [])
 _BARE_FAILURE = (None, "", "failure")
 _DETECT_KEYS = ("call_type", "spend", "api_key", "model_group")
 
@@ -57,7 +56,7 @@ def convert(row: dict, account_field: str | None = None) -> dict:
     start = get("startTime")
     if start is None or start == "":
         raise RecordError("missing ts", "startTime")
-    if rid in _EMPTY and ("users" in row or "models" in row):
+    if rid in EMPTY and ("users" in row or "models" in row):
         raise RecordError(
             "summary row", "per-day totals from /spend/logs with a date range; export with summarize=false"
         )
@@ -71,7 +70,7 @@ def convert(row: dict, account_field: str | None = None) -> dict:
     ts = parse_ts(start, "startTime")
     d: dict = {"ts": ts, "account_id": account(row, account_field, EXPORT)}
     notes: list[str] = []
-    if rid not in _EMPTY:
+    if rid not in EMPTY:
         d["request_id"] = rid
     cache_hit = get("cache_hit")
     if type(rid) is str and _CACHE_HIT_SUFFIX in rid and _is_number(rid.rpartition(_CACHE_HIT_SUFFIX)[2]):
@@ -93,9 +92,9 @@ def convert(row: dict, account_field: str | None = None) -> dict:
     _put(d, "output_tokens", get("completion_tokens"))
 
     latency = get("request_duration_ms")
-    if latency in _EMPTY:
+    if latency in EMPTY:
         end = get("endTime")
-        if end not in _EMPTY:
+        if end not in EMPTY:
             ms = parse_ts(end, "endTime") - ts
             latency = ms if ms >= 0 else None
     _put(d, "latency_ms", latency)
@@ -128,7 +127,7 @@ def convert(row: dict, account_field: str | None = None) -> dict:
 
     tags = loads_maybe(get("request_tags"))
     if type(tags) is list:
-        tags = [t if type(t) is str else str(t) for t in tags if t not in _EMPTY]
+        tags = [t if type(t) is str else str(t) for t in tags if t not in EMPTY]
     if tags and (type(tags) is list or type(tags) is str):  # a string: records.py splits it on commas
         d["tags"] = tags
     if notes:
@@ -170,20 +169,18 @@ def _prompt(row: dict, d: dict, notes: list) -> dict | None:
             d["messages"] = inner
         else:
             text = body.get("input")
-            if text in _EMPTY:
+            if text in EMPTY:
                 text = body.get("prompt")
             if type(text) is list and all(type(t) is str for t in text):
                 text = "\n".join(text)  # a batch of embedding inputs
             if type(text) is str and text:
                 d["prompt"] = text
-            elif text not in _EMPTY:
+            elif text not in EMPTY:
                 notes.append("prompt not text")  # e.g. token ids
                 return body
         system = body.get("system")  # Anthropic-style /v1/messages passthrough
-        if system not in _EMPTY and "messages" in d:  # as a system message, as OpenAI bodies carry it
-            d["messages"] = [{"role": "system", "content": content_text(system, "system")}, *d["messages"]]
-        elif system not in _EMPTY and "prompt" in d:
-            d["system"] = system
+        if system not in EMPTY and ("messages" in d or "prompt" in d):
+            d["system"] = system  # records puts it first in the conversation, as a system message
     if "messages" not in d and "prompt" not in d:
         notes.append("prompt not stored")
     elif _truncated(source):
@@ -193,7 +190,7 @@ def _prompt(row: dict, d: dict, notes: list) -> dict | None:
 
 def _response_text(v, notes: list) -> str | None:
     """The text of a stored response, or None when none was stored (or it holds no text)."""
-    if v in _EMPTY:
+    if v in EMPTY:
         return None
     if type(v) is str:
         if _cut_json(v):
