@@ -83,16 +83,21 @@ def combine(reasons: list[Reason], cfg: dict) -> Score:
     families = {f: round(min(caps.get(f, 0.0), p), 3) for f, p in raw.items()}
     score = round(sum(families.values()) - negative, 3)
     counted = sum(1 for p in families.values() if p >= cfg["family_min_points"])
-    if score >= cfg["critical"] and counted >= cfg["critical_families"]:
-        level = "critical"
-    elif score >= cfg["high"] and counted >= cfg["high_families"]:
-        level = "high"
-    elif score >= cfg["medium"]:
-        level = "medium"
-    else:
-        level = "low"
+    level = level_for(score, cfg, counted)
     ordered = sorted(reasons, key=lambda r: (-abs(r.points), r.code))
     return Score(score, level, families, ordered)
+
+
+def level_for(score: float, cfg: dict, families: int | None = None) -> str:
+    """The level a score reaches; with `families` (how many families have points), `high` and
+    `critical` also need corroboration from that many families."""
+    if score >= cfg["critical"] and (families is None or families >= cfg["critical_families"]):
+        return "critical"
+    if score >= cfg["high"] and (families is None or families >= cfg["high_families"]):
+        return "high"
+    if score >= cfg["medium"]:
+        return "medium"
+    return "low"
 
 
 def cap_level(level: str, ceiling: str) -> str:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from farmhound.config import Config
 from farmhound.linking import link_accounts
-from farmhound.scoring import LEVELS, Reason, Score, cap_level, combine, evidence
+from farmhound.scoring import LEVELS, Reason, Score, cap_level, combine, evidence, level_for
 from farmhound.signals import SIGNALS, account_signals, baseline_stats, cluster_signals, cot_flags
 from farmhound.store import Store
 from farmhound.templates import TemplateConfig, mine
@@ -147,8 +147,9 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
         families_of[cid] = shared_families(member_requests)
         values = cluster_signals(members, member_requests, member_accounts, baseline, config)
         reasons = _reasons(values, specs, level="cluster")
-        reasons += _member_reasons(feats.reindex(members), specs)
-        reasons += legitimate_evidence(member_accounts, feats.reindex(members), config["scoring"])
+        member_feats = feats.reindex(members)
+        reasons += _member_reasons(member_feats, specs)
+        reasons += legitimate_evidence(member_accounts, member_feats, config["scoring"])
         s = combine(reasons, config["scoring"])
         clusters.append(ClusterResult(cid, s.score, s.level, members, s.families, linked.links[cid], s.reasons))
     clusters.sort(key=lambda c: (-c.score, c.id))
@@ -171,7 +172,7 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
         c = cluster_by_id[cid]
         m = membership(by_account.get(account_id), requests, families_of[cid])
         score = round(c.score * m + scoring_cfg["own_share"] * max(own_score.score, 0.0), 3)
-        level = cap_level(_level(score, scoring_cfg), c.level)
+        level = cap_level(level_for(score, scoring_cfg), c.level)
         reasons = [Reason("C", "cluster", "cluster", c.score, None, round(c.score * m, 3),
                           f"cluster {c.id} ({len(c.accounts)} accounts, {c.level}) x membership {m:.2f}")]
         results.append(AccountResult(account_id, score, level, cid, round(m, 3), reasons + own_score.reasons, signals))
@@ -238,9 +239,10 @@ def _reasons(values: dict[str, tuple], specs: dict[str, dict], level: str) -> li
         spec = specs.get(code)
         if spec is None or spec["level"] != level:
             continue
-        e = evidence(_num(value), spec["notice"], spec["strong"])
+        value = _num(value)
+        e = evidence(value, spec["notice"], spec["strong"])
         if e > 0:
-            out.append(Reason(code, spec["name"], spec["family"], _num(value), spec["notice"],
+            out.append(Reason(code, spec["name"], spec["family"], value, spec["notice"],
                               round(spec["weight"] * e, 3), detail, list(rows)[:20]))  # fmt: skip
     return out
 
@@ -253,7 +255,7 @@ def _member_reasons(member_feats: pd.DataFrame, specs: dict[str, dict]) -> list[
             col = pd.to_numeric(member_feats[code], errors="coerce")
             if col.notna().sum() >= 2:
                 values[code] = (float(col.median()), f"median over {int(col.notna().sum())} members", [])
-    return _reasons(values, {c: {**s, "level": "cluster"} for c, s in specs.items()}, level="cluster")
+    return _reasons(values, specs, level="account")
 
 
 def legitimate_evidence(member_accounts: pd.DataFrame, member_feats: pd.DataFrame, cfg: dict) -> list[Reason]:
@@ -305,16 +307,6 @@ def shared_families(member_requests: pd.DataFrame) -> np.ndarray:
     """Template families used by at least two of a cluster's members."""
     per = member_requests.groupby("family_id", sort=False)["account_id"].nunique()
     return per[(per >= 2) & (per.index >= 0)].index.to_numpy()
-
-
-def _level(score: float, cfg: dict) -> str:
-    if score >= cfg["critical"]:
-        return "critical"
-    if score >= cfg["high"]:
-        return "high"
-    if score >= cfg["medium"]:
-        return "medium"
-    return "low"
 
 
 def _write(store, config, requests, accounts_orgs, mined, clusters, results, started_at, seconds) -> tuple[int, int]:
