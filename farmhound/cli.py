@@ -353,6 +353,49 @@ def info(db: Path, as_json: bool, show_quarantine: int) -> None:
 _LEVEL_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 
 
+def _shipped_samples() -> list[Path]:
+    """The sample logs shipped with the source tree; a wheel without them generates the same set."""
+    shipped = Path(__file__).resolve().parent.parent / "sample_logs"
+    if (shipped / "requests.jsonl").exists():
+        return [shipped / "requests.jsonl", shipped / "accounts.csv"]
+    from farmhound.sample import generate
+
+    out = Path("farmhound-sample")
+    generate(out)
+    return [out / "requests.jsonl", out / "accounts.csv"]
+
+
+@main.command()
+@click.argument("db", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="TOML overriding the shipped thresholds and weights, for re-runs of triage.")
+def tui(db: Path | None, config_path: Path | None) -> None:
+    """Open the terminal workbench: the triage queue, clusters, accounts, pivots, templates and
+    sources. With no DB and no store in the working directory, it loads the shipped sample logs
+    into farmhound.db and runs triage first, so the first look is a real investigation.
+
+    \b
+    Example:
+      farmhound tui                 # farmhound.db here, or the sample logs on a first run
+      farmhound tui case.db --config strict.toml
+    """
+    from farmhound.config import ConfigError, load_config
+
+    explicit = db is not None
+    db = db or Path(os.environ.get("FARMHOUND_DB", DEFAULT_DB))
+    if explicit and not db.exists():
+        _fail(f"{db}: no such store (make one with: farmhound ingest FILES --db {db})")
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        _fail(str(exc))
+    store = _open_store(db)  # creates or migrates it
+    empty = not store.sources()
+    store.close()
+    from tui.app import FarmhoundApp
+
+    FarmhoundApp(db, _shipped_samples() if empty and not explicit else [], config).run()
+
+
 @main.command()
 @db_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="TOML overriding the shipped thresholds and weights (see --print-config).")

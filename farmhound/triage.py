@@ -26,6 +26,7 @@ from farmhound.config import Config
 from farmhound.linking import link_accounts
 from farmhound.scoring import LEVELS, Reason, Score, cap_level, combine, evidence, level_for
 from farmhound.signals import SIGNALS, account_signals, baseline_stats, cluster_signals, cot_flags
+from farmhound.signals.common import email_local_parts, email_shape
 from farmhound.store import Store
 from farmhound.templates import TemplateConfig, mine
 
@@ -180,7 +181,7 @@ def run_triage(store: Store, config: Config, on_progress: Progress | None = None
     phase_done("scoring")
 
     orgs = accounts.loc[accounts["org_id"].fillna("") != "", ["account_id", "org_id"]]
-    run_id, n_templates = _write(store, config, requests, orgs, mined, clusters, results, started_at, seconds)
+    run_id, n_templates = _write(store, config, requests, accounts, orgs, mined, clusters, results, started_at, seconds)
     phase_done("writing")
     store.record_triage_seconds(run_id, seconds)
     return TriageResult(clusters, results, config.hash, len(requests), n_templates, seconds)
@@ -309,7 +310,44 @@ def shared_families(member_requests: pd.DataFrame) -> np.ndarray:
     return per[(per >= 2) & (per.index >= 0)].index.to_numpy()
 
 
-def _write(store, config, requests, accounts_orgs, mined, clusters, results, started_at, seconds) -> tuple[int, int]:
+def pivot_values(requests: pd.DataFrame, accounts: pd.DataFrame, account_templates: pd.DataFrame) -> list[tuple]:
+    """Rows of the store's `account_values`: (kind, value, account_id, uses, accounts sharing it).
+
+    Request attributes count the account's requests with the value; account-record attributes
+    count 1. The email pattern is the local part's shape at its domain ("a9999@mail.example")."""
+    parts = []
+    for kind in ("ip_prefix", "user_agent"):
+        per = requests.groupby(["account_id", kind], observed=True, sort=False).size()
+        parts.append(pd.DataFrame({"kind": kind, "value": per.index.get_level_values(1).astype(str),
+                                   "account_id": per.index.get_level_values(0).astype(str), "uses": per.to_numpy()}))  # fmt: skip
+    acc = accounts.set_index("account_id")
+    record = {
+        "payment_fingerprint": acc["payment_fingerprint"], "card_bin": acc["card_bin"],
+        "email_domain": acc["email_domain"], "signup_ip_prefix": acc["signup_ip_prefix"], "org": acc["org_id"],
+    }  # fmt: skip
+    local = email_local_parts(accounts)
+    local.index = accounts.loc[local.index, "account_id"].to_numpy()
+    if len(local):
+        domain = acc["email_domain"].reindex(local.index).fillna("")
+        record["email_pattern"] = email_shape(local) + "@" + domain.astype(str)
+    created = pd.to_datetime(acc["created_at"].dropna().astype("int64"), unit="ms", utc=True)
+    record["signup_hour"] = created.dt.strftime("%Y-%m-%dT%H:00Z")
+    for kind, series in record.items():
+        series = series.dropna().astype(str)
+        series = series[series != ""]
+        parts.append(pd.DataFrame({"kind": kind, "value": series.to_numpy(), "account_id": series.index.astype(str),
+                                   "uses": 1}))  # fmt: skip
+    if len(account_templates):
+        parts.append(pd.DataFrame({"kind": "template", "value": account_templates["template_id"].astype(str),
+                                   "account_id": account_templates["account_id"].astype(str),
+                                   "uses": account_templates["requests"].astype(int)}))  # fmt: skip
+    df = pd.concat(parts, ignore_index=True)
+    df["accounts"] = df.groupby(["kind", "value"], sort=False)["account_id"].transform("size")
+    return list(zip(df["kind"].tolist(), df["value"].tolist(), df["account_id"].tolist(),
+                    df["uses"].astype(int).tolist(), df["accounts"].astype(int).tolist(), strict=True))  # fmt: skip
+
+
+def _write(store, config, requests, accounts, accounts_orgs, mined, clusters, results, started_at, seconds) -> tuple[int, int]:
     h = config.hash
     # Only templates shared by two prompts or two accounts are kept: a singleton is no pattern.
     keep = {t.id for t in mined.templates if t.prompts >= 2}
@@ -331,6 +369,7 @@ def _write(store, config, requests, accounts_orgs, mined, clusters, results, sta
     orgs = per_ta.reset_index()[["account_id", "template_id"]].merge(
         accounts_orgs, on="account_id", how="left").groupby("template_id")["org_id"].nunique()
     stats["orgs"] = orgs
+    family_accounts = uses.groupby("family_id", sort=False)["account_id"].nunique().to_dict()
     ids = [t.id for t in mined_kept]
     st = stats.reindex(ids)
     n_req = st["requests"].fillna(0).astype(int).tolist()
@@ -340,7 +379,7 @@ def _write(store, config, requests, accounts_orgs, mined, clusters, results, sta
     templates = [
         (t.id, t.family_id, t.pattern, t.prompts, n_req[k], int(n_acc[k]), int(o) if o == o else 0,
          None if e != e else float(e), None if tp != tp else float(tp), 0.0 if c != c else float(c),
-         json.dumps(t.examples), h)
+         json.dumps(t.examples), h, family_accounts.get(t.family_id, 0))
         for k, (t, o, e, tp, c) in enumerate(zip(mined_kept, st["orgs"].tolist(), even.tolist(),
                                                  st["top"].tolist(), st["cot"].tolist(), strict=True))
     ]  # fmt: skip
@@ -357,7 +396,9 @@ def _write(store, config, requests, accounts_orgs, mined, clusters, results, sta
     run = {"config_hash": h, "config": config.to_json(), "started_at": started_at, "requests": len(requests),
            "accounts": len(results), "templates": len(templates), "clusters": len(clusters),
            "flagged": sum(a.level in FLAGGED for a in results), "seconds": seconds}  # fmt: skip
-    return store.write_triage(run, templates, assignment, account_templates, cluster_rows, account_rows), len(templates)
+    values = pivot_values(requests, accounts, flat)
+    run_id = store.write_triage(run, templates, assignment, account_templates, cluster_rows, account_rows, values)
+    return run_id, len(templates)
 
 
 __all__ = ["run_triage", "TriageResult", "ClusterResult", "AccountResult", "Cancelled", "LEVELS", "Score"]

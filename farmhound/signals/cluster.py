@@ -12,10 +12,10 @@ from farmhound.signals.common import (
     _entity_of,
     _family_key,
     _gini,
-    _local_parts,
     _poisson_sf,
     _rids,
     _shape_regex,
+    email_local_parts,
     email_shape,
 )
 from farmhound.signals.registry import DAY_MS, H_MS, MIN_MS, SignalValue, _settings
@@ -342,7 +342,7 @@ def _shared(req, acc, ids, baseline, gates) -> SignalValue:
 
 
 def _pattern(acc, baseline, st, gates) -> SignalValue:
-    local = _local_parts(acc)
+    local = email_local_parts(acc)
     emails = acc["email"].reindex(local.index).astype(str) if len(local) else pd.Series(dtype=object)
     if len(local) < gates["S17"]:
         return _nan(f"{len(local)} member emails (needs >= {gates['S17']:g})")

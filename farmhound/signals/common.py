@@ -86,7 +86,7 @@ def email_shape(local_parts: pd.Series) -> pd.Series:
     return s.str.replace(r"[^\W\d_]+", "a", regex=True).str.replace(r"\d", "9", regex=True)
 
 
-def _local_parts(accounts: pd.DataFrame) -> pd.Series:
+def email_local_parts(accounts: pd.DataFrame) -> pd.Series:
     """Non-empty email local parts (before the last @), indexed like `accounts`."""
     if "email" not in accounts.columns:
         return pd.Series(dtype=object)
@@ -206,7 +206,7 @@ def baseline_stats(requests: pd.DataFrame, accounts: pd.DataFrame, config=None) 
     else:
         out["signup_span_days"] = 1.0
     out["signups"] = signups
-    out["email_shapes"] = email_shape(_local_parts(accounts)).value_counts()
+    out["email_shapes"] = email_shape(email_local_parts(accounts)).value_counts()
     out["n_accounts"] = int(len(accounts))
     out["new_models"] = _new_models(requests, out["data_start"], st)
     return out

@@ -25,20 +25,51 @@ import sqlite_utils
 from farmhound import __version__
 from farmhound.models import SourceRecord, StoreInfo
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 PAGE_SIZE = 16384  # measured: 16 KiB pages load ~1.5x faster than 4 KiB for 2 KB rows
 
 # Columns of `requests` in the order the loaders produce them (see loaders/records.py).
 REQUEST_COLUMNS = (
-    "request_id", "source_id", "line", "ts", "account_id", "api_key_id", "org_id", "ip",
-    "ip_prefix", "user_agent", "country", "model", "system_hash", "prompt_hash", "conversation_hash",
-    "response_hash", "turns", "input_tokens", "output_tokens", "max_tokens", "temperature",
-    "latency_ms", "status", "tags", "cache_hit",
+    "request_id",
+    "source_id",
+    "line",
+    "ts",
+    "account_id",
+    "api_key_id",
+    "org_id",
+    "ip",
+    "ip_prefix",
+    "user_agent",
+    "country",
+    "model",
+    "system_hash",
+    "prompt_hash",
+    "conversation_hash",
+    "response_hash",
+    "turns",
+    "input_tokens",
+    "output_tokens",
+    "max_tokens",
+    "temperature",
+    "latency_ms",
+    "status",
+    "tags",
+    "cache_hit",
 )
 ACCOUNT_COLUMNS = (
-    "account_id", "created_at", "email", "email_domain", "payment_fingerprint", "card_bin",
-    "billing_country", "signup_ip", "signup_ip_prefix", "org_id", "tier", "verified",
+    "account_id",
+    "created_at",
+    "email",
+    "email_domain",
+    "payment_fingerprint",
+    "card_bin",
+    "billing_country",
+    "signup_ip",
+    "signup_ip_prefix",
+    "org_id",
+    "tier",
+    "verified",
 )
 # Secondary indexes that serve the pivots. The request ones are dropped and rebuilt around a bulk
 # load (building an index once is far cheaper than maintaining it row by row); `ensure_indexes`
@@ -224,8 +255,28 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_account_scores_score ON account_scores (score)")
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
-DERIVED_TABLES = ("templates", "prompt_templates", "account_templates", "clusters", "account_scores")
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    """The pivot table of triage: every attribute value an account has (IP prefix, user agent,
+    payment fingerprint, card BIN, email domain and pattern, signup /24 and hour, org, template),
+    with how many accounts share it. Pivots and facets are range scans of its primary key."""
+    db.execute(
+        """CREATE TABLE account_values (
+            kind TEXT NOT NULL,               -- see farmhound.store.investigate.KINDS
+            value TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            uses INTEGER NOT NULL,            -- the account's requests with it (1 for account-record fields)
+            accounts INTEGER NOT NULL,        -- accounts sharing this value, platform-wide
+            PRIMARY KEY (kind, value, account_id)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX idx_account_values_account ON account_values (account_id, kind)")
+    db.execute("ALTER TABLE templates ADD COLUMN family_accounts INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX idx_templates_spread ON templates (family_accounts, family_id, accounts)")
+    db.execute("CREATE INDEX idx_clusters_score ON clusters (score)")
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+DERIVED_TABLES = ("templates", "prompt_templates", "account_templates", "clusters", "account_scores", "account_values")
 
 
 def _now() -> str:
@@ -405,9 +456,7 @@ class Store:
             c.executemany("INSERT OR IGNORE INTO responses (hash, text) VALUES (?, ?)", responses)
             insert = _INSERT_REQUEST.replace("?3", f"?3 + {int(line_offset)}") if line_offset else _INSERT_REQUEST
             stored = c.executemany(insert, rows).rowcount if rows else 0
-            c.executemany(
-                "INSERT OR IGNORE INTO accounts (account_id) VALUES (?)", [(a,) for a in account_ids]
-            )
+            c.executemany("INSERT OR IGNORE INTO accounts (account_id) VALUES (?)", [(a,) for a in account_ids])
             result = self._finish_batch(source_id, len(rows), stored, quarantine, progress, notes)
         return result
 
@@ -505,7 +554,9 @@ class Store:
             if h in used:
                 yield h, text
 
-    def write_triage(self, run: dict, templates, prompt_templates, account_templates, clusters, account_scores) -> int:
+    def write_triage(
+        self, run: dict, templates, prompt_templates, account_templates, clusters, account_scores, account_values=()
+    ) -> int:
         """Replace the derived tables with one triage run's results, atomically. Tags, notes and
         cases are not touched. Returns the run id."""
         c = self.conn
@@ -514,7 +565,7 @@ class Store:
                 c.execute(f"DELETE FROM {table}")
             c.executemany(
                 "INSERT INTO templates (id, family_id, pattern, prompts, requests, accounts, orgs, evenness, "
-                "top_share, cot_share, examples, config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "top_share, cot_share, examples, config_hash, family_accounts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 templates,
             )
             c.executemany("INSERT INTO prompt_templates (prompt_hash, template_id) VALUES (?, ?)", prompt_templates)
@@ -532,6 +583,10 @@ class Store:
                 "INSERT INTO account_scores (account_id, cluster_id, score, level, membership, signals, reasons, "
                 "config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 account_scores,
+            )
+            c.executemany(
+                "INSERT INTO account_values (kind, value, account_id, uses, accounts) VALUES (?, ?, ?, ?, ?)",
+                account_values,
             )
             cur = c.execute(
                 "INSERT INTO triage_runs (config_hash, config, tool_version, started_at, finished_at, requests, "

@@ -1,0 +1,538 @@
+"""The investigation read path: every query the terminal UI runs, answered from indexes.
+
+Listings (candidate farms, cluster members, pivots, templates, quarantine, ...) are described once
+as a `Listing`: its columns, the SQL they come from, which columns can be sorted and searched. One
+`page()` turns a listing into a bounded, sorted, filtered page, so no screen ever loads a whole
+table and no sort or filter string reaches SQL unchecked (sort keys are whitelisted, filter text is
+a bound LIKE parameter). Aggregates (shared attributes, facets, timelines) have their own methods.
+
+`Investigation` is thread-safe: each call borrows one of its read-only connections, so UI workers
+can query in parallel while an ingest or a triage writes (WAL).
+
+Not here: writing (the store), presentation (`tui/`), detection (`farmhound/triage.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from farmhound.scoring import Reason
+from farmhound.store import Store, StoreError
+
+# Pivot kinds (the `kind` column of account_values) and how an analyst reads them.
+KINDS = {
+    "ip_prefix": "IP prefix",
+    "user_agent": "user agent",
+    "payment_fingerprint": "payment fingerprint",
+    "card_bin": "card BIN",
+    "email_domain": "email domain",
+    "email_pattern": "email pattern",
+    "signup_ip_prefix": "signup IP prefix",
+    "signup_hour": "signup hour",
+    "org": "org",
+    "template": "template",
+}
+LEVEL_ORDER = "CASE {col} WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END"
+
+
+def _level(col: str) -> tuple:
+    return ("level", "level", col, "level", True, True, LEVEL_ORDER.format(col=col))
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    expr: str  # SQL expression
+    kind: str = "text"  # text | long (a last column: shown wider) | int | float | ts | level | json | reasons | kind
+    sortable: bool = True
+    searchable: bool = False
+    order: str | None = None  # SQL expression to sort by, when not `expr` (levels sort by rank)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A table the UI pages through: `source` is the FROM (and WHERE) with named parameters."""
+
+    name: str
+    columns: tuple[Column, ...]
+    source: str
+    key: str  # a unique tiebreak expression, so pages never overlap
+    sort: str  # default sort column name
+    descending: bool = True
+    defaults: dict = field(default_factory=dict)  # optional parameters and their default values
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+@dataclass
+class Page:
+    """One page of a listing: `more` says whether rows exist past it ("100 of >100")."""
+
+    columns: tuple[Column, ...]
+    rows: list[tuple]
+    offset: int
+    more: bool
+
+
+@dataclass
+class RunInfo:
+    """The latest triage run, and whether the store changed since."""
+
+    id: int
+    config_hash: str
+    finished_at: str | None
+    requests: int
+    accounts: int
+    templates: int
+    clusters: int
+    flagged: int
+    stale: bool  # a source finished loading after this run
+
+
+@dataclass
+class Profile:
+    account_id: str
+    has_record: bool
+    created_at: int | None
+    email: str | None
+    email_domain: str | None
+    payment_fingerprint: str | None
+    card_bin: str | None
+    billing_country: str | None
+    signup_ip: str | None
+    org_id: str | None
+    tier: str | None
+    verified: int | None
+    requests: int
+    first_ts: int | None
+    last_ts: int | None
+    level: str | None = None
+    score: float | None = None
+    cluster_id: int | None = None
+    membership: float | None = None
+    reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass
+class ClusterInfo:
+    id: int
+    score: float
+    level: str
+    size: int
+    families: dict[str, float]
+    links: dict[str, int]
+    reasons: list[Reason]
+    config_hash: str
+
+
+@dataclass
+class Facet:
+    """A value shared inside a set of accounts: `members` of the set have it, `accounts` platform-wide."""
+
+    kind: str
+    value: str
+    members: int
+    accounts: int
+
+
+def _reasons(raw: str | None) -> list[Reason]:
+    return [Reason(**r) for r in json.loads(raw or "[]")]
+
+
+def _cols(*spec: tuple) -> tuple[Column, ...]:
+    return tuple(Column(*s) for s in spec)
+
+
+_ACCOUNT_COLS = (
+    _level("s.level"),
+    ("score", "score", "s.score", "float"),
+    ("cluster", "cluster", "s.cluster_id", "int"),
+    ("email", "email", "a.email", "text", True, True),
+    ("created", "signed up", "a.created_at", "ts"),
+)
+
+LISTINGS = {
+    "clusters": Listing(
+        "clusters",
+        _cols(
+            ("id", "#", "c.id", "int"),
+            _level("c.level"),
+            ("score", "score", "c.score", "float"),
+            ("size", "accounts", "c.size", "int"),
+            ("links", "held together by", "c.links", "json", False, True),
+            ("reasons", "top reasons", "c.reasons", "reasons", False, True),
+        ),
+        "clusters c",
+        "c.id",
+        "score",
+    ),
+    "members": Listing(
+        "members",
+        _cols(
+            ("account_id", "account", "s.account_id", "text", True, True),
+            *_ACCOUNT_COLS,
+            ("membership", "membership", "s.membership", "float"),
+            ("requests", "requests", "(SELECT count(*) FROM requests r WHERE r.account_id = s.account_id)", "int"),
+        ),
+        "account_scores s LEFT JOIN accounts a ON a.account_id = s.account_id WHERE s.cluster_id = :cluster",
+        "s.account_id",
+        "score",
+    ),
+    "pivot": Listing(
+        "pivot",
+        _cols(
+            ("account_id", "account", "v.account_id", "text", True, True),
+            ("uses", "uses", "v.uses", "int"),
+            *_ACCOUNT_COLS,
+        ),
+        "account_values v LEFT JOIN account_scores s ON s.account_id = v.account_id "
+        "LEFT JOIN accounts a ON a.account_id = v.account_id WHERE v.kind = :kind AND v.value = :value",
+        "v.account_id",
+        "score",
+    ),
+    "shared": Listing(  # everything one account has, most widely shared first
+        "shared",
+        _cols(
+            ("accounts", "accounts sharing", "v.accounts", "int"),
+            ("uses", "uses", "v.uses", "int"),
+            ("kind", "attribute", "v.kind", "kind", True, True),
+            ("value", "value", "v.value", "text", True, True),
+            (
+                "pattern",
+                "template pattern",
+                "(SELECT t.pattern FROM templates t WHERE v.kind = 'template' AND t.id = CAST(v.value AS INTEGER))",
+                "long",
+                False,
+                True,
+            ),
+        ),
+        "account_values v WHERE v.account_id = :account",
+        "v.kind || v.value",
+        "accounts",
+    ),
+    "account_templates": Listing(
+        "account_templates",
+        _cols(
+            ("template_id", "template", "t.id", "int"),
+            ("requests", "requests", "at.requests", "int"),
+            ("accounts", "accounts", "t.accounts", "int"),
+            ("first", "first", "at.first_ts", "ts"),
+            ("last", "last", "at.last_ts", "ts"),
+            ("pattern", "pattern", "t.pattern", "long", False, True),
+        ),
+        "account_templates at JOIN templates t ON t.id = at.template_id WHERE at.account_id = :account",
+        "t.id",
+        "requests",
+    ),
+    "requests": Listing(
+        "requests",
+        _cols(
+            ("ts", "time", "r.ts", "ts"),
+            ("ip", "ip", "r.ip", "text", False, True),
+            ("user_agent", "user agent", "r.user_agent", "text", False, True),
+            ("model", "model", "r.model", "text", False, True),
+            ("prompt", "prompt", "substr(p.text, 1, 160)", "long", False, True),
+        ),
+        "requests r LEFT JOIN prompts p ON p.hash = r.prompt_hash WHERE r.account_id = :account",
+        "r.rid",
+        "ts",
+    ),
+    "templates": Listing(
+        "templates",
+        _cols(
+            ("family_accounts", "family accts", "t.family_accounts", "int"),
+            ("family_id", "family", "t.family_id", "int"),
+            ("id", "template", "t.id", "int"),
+            ("accounts", "accounts", "t.accounts", "int"),
+            ("requests", "requests", "t.requests", "int"),
+            ("orgs", "orgs", "t.orgs", "int"),
+            ("evenness", "evenness", "t.evenness", "float"),
+            ("cot_share", "CoT", "t.cot_share", "float"),
+            ("pattern", "pattern", "t.pattern", "long", False, True),
+        ),
+        "templates t",
+        "t.id",
+        "family_accounts",
+    ),
+    "sources": Listing(
+        "sources",
+        _cols(
+            ("id", "#", "id", "int"),
+            ("path", "file", "path", "text", True, True),
+            ("format", "format", "format", "text", True, True),
+            ("kind", "kind", "kind", "text", True, True),
+            ("status", "status", "status", "text", True, True),
+            ("rows_read", "read", "rows_read", "int"),
+            ("stored", "stored", "stored", "int"),
+            ("duplicates", "dups", "duplicates", "int"),
+            ("quarantined", "quarantined", "quarantined", "int"),
+            ("sha256", "sha256", "sha256", "text", False, True),
+            ("notes", "notes", "notes", "json", False, True),
+        ),
+        "sources",
+        "id",
+        "id",
+        False,
+    ),
+    "quarantine": Listing(
+        "quarantine",
+        _cols(
+            ("source_id", "src", "q.source_id", "int"),
+            ("line", "line", "q.line", "int"),
+            ("reason", "reason", "q.reason", "text", True, True),
+            ("detail", "detail", "q.detail", "long", False, True),
+            ("raw", "raw row", "substr(q.raw, 1, 200)", "long", False, True),
+        ),
+        "quarantine q WHERE (:source IS NULL OR q.source_id = :source)",
+        "q.id",
+        "source_id",
+        False,
+        {"source": None},
+    ),
+}
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with LIKE's own wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class Investigation:
+    """Read-only queries over one store, safe to call from several threads at once."""
+
+    def __init__(self, path: str | Path, connections: int = 4):
+        self.path = Path(path)
+        self._pool: queue.LifoQueue[Store] = queue.LifoQueue()
+        self._size = connections
+        self._open = 0
+        with self._store():  # fail now, naming the file, if it is not a store
+            pass
+
+    @contextmanager
+    def _store(self) -> Iterator[Store]:
+        try:
+            store = self._pool.get_nowait()
+        except queue.Empty:
+            store = Store(self.path, readonly=True)
+            if store.schema_version < 3:
+                store.close()
+                raise StoreError(f"{self.path}: schema {store.schema_version}; open it with farmhound once to migrate")
+            self._open += 1
+        try:
+            yield store
+        finally:
+            if self._pool.qsize() < self._size:
+                self._pool.put(store)
+            else:
+                store.close()
+
+    def close(self) -> None:
+        while not self._pool.empty():
+            self._pool.get_nowait().close()
+
+    def _rows(self, sql: str, params=()) -> list[tuple]:
+        with self._store() as s:
+            return s.conn.execute(sql, params).fetchall()
+
+    # -- listings -------------------------------------------------------------------------------
+
+    def page(
+        self,
+        listing: Listing | str,
+        params: dict | None = None,
+        *,
+        search: str = "",
+        sort: str | None = None,
+        descending: bool | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page:
+        """One page of a listing, sorted by a whitelisted column and filtered by `search` (case-
+        insensitive substring of any searchable column)."""
+        lst = LISTINGS[listing] if isinstance(listing, str) else listing
+        col = lst.column(sort or lst.sort)
+        if not col.sortable:
+            col = lst.column(lst.sort)
+        desc = lst.descending if descending is None else descending
+        params = {**lst.defaults, **(params or {})}
+        where = ""
+        if search:
+            params["_search"] = like_pattern(search)
+            match = " OR ".join(f"{c.expr} LIKE :_search ESCAPE '\\'" for c in lst.columns if c.searchable)
+            where = (" AND " if " WHERE " in f" {lst.source} " else " WHERE ") + f"({match})"
+        order = "DESC" if desc else "ASC"
+        sql = (
+            f"SELECT {', '.join(c.expr for c in lst.columns)} FROM {lst.source}{where} "
+            f"ORDER BY {col.order or col.expr} {order} NULLS LAST, {lst.key} LIMIT :_limit OFFSET :_offset"
+        )
+        params.update(_limit=limit + 1, _offset=offset)
+        rows = self._rows(sql, params)
+        return Page(lst.columns, rows[:limit], offset, len(rows) > limit)
+
+    # -- single objects -------------------------------------------------------------------------
+
+    def run(self) -> RunInfo | None:
+        rows = self._rows(
+            "SELECT id, config_hash, finished_at, requests, accounts, templates, clusters, flagged FROM triage_runs "
+            "WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        newer = self._rows("SELECT count(*) FROM sources WHERE finished_at > ?", (rows[0][2],))[0][0]
+        return RunInfo(*rows[0], stale=bool(newer))
+
+    def cluster(self, cluster_id: int) -> ClusterInfo | None:
+        rows = self._rows(
+            "SELECT id, score, level, size, families, links, reasons, config_hash FROM clusters WHERE id = ?",
+            (cluster_id,),
+        )
+        if not rows:
+            return None
+        cid, score, level, size, fam, links, reasons, h = rows[0]
+        return ClusterInfo(cid, score, level, size, json.loads(fam), json.loads(links), _reasons(reasons), h)
+
+    def profile(self, account_id: str) -> Profile | None:
+        rows = self._rows(
+            "SELECT account_id, has_record, created_at, email, email_domain, payment_fingerprint, card_bin, "
+            "billing_country, signup_ip, org_id, tier, verified FROM accounts WHERE account_id = ?",
+            (account_id,),
+        )
+        if not rows:
+            return None
+        n, first, last = self._rows(
+            "SELECT count(*), min(ts), max(ts) FROM requests WHERE account_id = ?", (account_id,)
+        )[0]
+        p = Profile(*rows[0][:1], bool(rows[0][1]), *rows[0][2:], requests=n, first_ts=first, last_ts=last)
+        score = self._rows(
+            "SELECT level, score, cluster_id, membership, reasons FROM account_scores WHERE account_id = ?",
+            (account_id,),
+        )
+        if score:
+            p.level, p.score, p.cluster_id, p.membership, reasons = score[0]
+            p.reasons = _reasons(reasons)
+        return p
+
+    def template(self, template_id: int) -> dict | None:
+        rows = self._rows(
+            "SELECT id, family_id, pattern, prompts, requests, accounts, orgs, evenness, top_share, cot_share, "
+            "examples, family_accounts FROM templates WHERE id = ?",
+            (template_id,),
+        )
+        if not rows:
+            return None
+        keys = ("id", "family_id", "pattern", "prompts", "requests", "accounts", "orgs", "evenness", "top_share",
+                "cot_share", "examples", "family_accounts")  # fmt: skip
+        return dict(zip(keys, rows[0], strict=True))
+
+    def template_examples(self, template_id: int, limit: int = 8) -> list[str]:
+        """Distinct prompt texts of a template: its stored examples first, then other members."""
+        t = self.template(template_id)
+        if t is None:
+            return []
+        hashes = list(json.loads(t["examples"]))[:limit]
+        if len(hashes) < limit:
+            more = self._rows(
+                "SELECT prompt_hash FROM prompt_templates WHERE template_id = ? LIMIT ?", (template_id, limit * 2)
+            )
+            hashes += [h for (h,) in more if h not in hashes][: limit - len(hashes)]
+        marks = ", ".join("?" * len(hashes))
+        texts = dict(self._rows(f"SELECT hash, text FROM prompts WHERE hash IN ({marks})", hashes)) if hashes else {}
+        return [texts[h] for h in hashes if h in texts]
+
+    def find_accounts(self, prefix: str, limit: int = 20) -> list[str]:
+        """Account ids starting with `prefix` (the command palette's "go to account")."""
+        hi = prefix + "\U0010ffff"
+        return [r[0] for r in self._rows(
+            "SELECT account_id FROM accounts WHERE account_id >= ? AND account_id < ? ORDER BY account_id LIMIT ?",
+            (prefix, hi, limit),
+        )]  # fmt: skip
+
+    # -- aggregates -----------------------------------------------------------------------------
+
+    def facets(self, accounts_sql: str, params: dict, exclude: tuple[str, str] | None = None,
+               limit: int = 200) -> list[Facet]:  # fmt: skip
+        """Values that at least two accounts of a set share, most shared first. `accounts_sql`
+        selects the set's account ids (one of `member_set` / `pivot_set`)."""
+        params = dict(params, _limit=limit)
+        skip = ""
+        if exclude:
+            skip = "WHERE NOT (v.kind = :_xk AND v.value = :_xv)"
+            params.update(_xk=exclude[0], _xv=exclude[1])
+        rows = self._rows(
+            f"SELECT v.kind, v.value, count(*) AS n, max(v.accounts) FROM account_values v "
+            f"JOIN ({accounts_sql}) m ON m.account_id = v.account_id {skip} "
+            "GROUP BY v.kind, v.value HAVING n >= 2 ORDER BY n DESC, v.kind, v.value LIMIT :_limit",
+            params,
+        )
+        return [Facet(*r) for r in rows]
+
+    def levels(self, accounts_sql: str, params: dict) -> dict[str, int]:
+        """How many accounts of a set are at each level."""
+        rows = self._rows(
+            f"SELECT coalesce(s.level, 'unscored'), count(*) FROM ({accounts_sql}) m "
+            "LEFT JOIN account_scores s ON s.account_id = m.account_id GROUP BY 1",
+            params,
+        )
+        return dict(rows)
+
+    def timeline(self, accounts_sql: str, params: dict, buckets: int = 60) -> tuple[list[int], int | None, int | None]:
+        """Requests of a set of accounts over time, in `buckets` equal slices of their span.
+        Returns (counts, first ts, last ts)."""
+        first, last = self._rows(
+            f"SELECT min(r.ts), max(r.ts) FROM ({accounts_sql}) m JOIN requests r ON r.account_id = m.account_id",
+            params,
+        )[0]
+        if first is None:
+            return [], None, None
+        width = max((last - first) // buckets + 1, 1)
+        rows = self._rows(
+            f"SELECT (r.ts - :_first) / :_width, count(*) FROM ({accounts_sql}) m "
+            "JOIN requests r ON r.account_id = m.account_id WHERE r.ts IS NOT NULL GROUP BY 1",
+            dict(params, _first=first, _width=width),
+        )
+        counts = [0] * buckets
+        for k, n in rows:
+            counts[min(int(k), buckets - 1)] += n
+        return counts, first, last
+
+    def hours(self, account_id: str) -> list[int]:
+        """An account's requests by hour of day (UTC), 24 counts."""
+        counts = [0] * 24
+        for h, n in self._rows(
+            "SELECT (ts / 3600000) % 24, count(*) FROM requests WHERE account_id = ? AND ts IS NOT NULL GROUP BY 1",
+            (account_id,),
+        ):
+            counts[int(h)] = n
+        return counts
+
+    def cluster_templates(self, cluster_id: int, limit: int = 100) -> list[tuple]:
+        """(template id, members using it, requests, pattern) of a cluster, most used first."""
+        return self._rows(
+            "SELECT t.id, count(*) AS members, sum(at.requests), t.pattern FROM account_scores s "
+            "JOIN account_templates at ON at.account_id = s.account_id JOIN templates t ON t.id = at.template_id "
+            "WHERE s.cluster_id = ? GROUP BY t.id ORDER BY members DESC, 3 DESC LIMIT ?",
+            (cluster_id, limit),
+        )
+
+    def quarantine_reasons(self) -> list[tuple[str, int]]:
+        return self._rows("SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC")
+
+
+def member_set(cluster_id: int) -> tuple[str, dict]:
+    """The accounts of a cluster, as (SQL, params) for the aggregate queries."""
+    return "SELECT account_id FROM account_scores WHERE cluster_id = :cluster", {"cluster": cluster_id}
+
+
+def pivot_set(kind: str, value: str) -> tuple[str, dict]:
+    """The accounts sharing one value, as (SQL, params) for the aggregate queries."""
+    return "SELECT account_id FROM account_values WHERE kind = :kind AND value = :value", {"kind": kind, "value": value}

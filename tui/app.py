@@ -1,0 +1,193 @@
+"""The farmhound terminal workbench: the Textual app, its screens' openers and its one job worker.
+
+The app opens a store read-only through `Investigation` (a small pool of connections, one per
+worker thread at a time) and pushes the triage queue. Slow work — loading the shipped sample logs
+for a first run, running triage — is one named thread worker with its own writing connection; it
+reports progress at most every 0.2 s, Escape cancels it, and the screens keep answering from the
+previous results until the new ones are committed.
+
+Not here: SQL (`farmhound/store/`), detection (`farmhound/triage.py`), screen layouts (`screens/`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import HelpPanel
+from textual.worker import Worker, WorkerState
+
+from farmhound.config import Config, load_config
+from farmhound.store import Store
+from farmhound.store.investigate import Investigation
+from tui.commands import FarmCommands
+from tui.screens.account import AccountScreen
+from tui.screens.base import FarmScreen
+from tui.screens.cluster import ClusterScreen
+from tui.screens.pivot import PivotScreen
+from tui.screens.sources import SourcesScreen
+from tui.screens.templates import TemplatesScreen
+from tui.screens.triage import TriageScreen
+from tui.widgets import TaskBar
+
+
+@dataclass
+class JobProgressed(Message):
+    label: str
+    fraction: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, JobProgressed)
+
+
+@dataclass
+class JobFinished(Message):
+    """The job committed new results (or stopped): screens reload from the store."""
+
+    outcome: str  # done | cancelled
+
+
+class FarmhoundApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "farmhound"
+    COMMANDS = App.COMMANDS | {FarmCommands}
+    BINDINGS = [
+        Binding("f1", "toggle_help", "Help", id="help"),
+        Binding("ctrl+t", "open_triage", "Triage queue", id="triage-queue", show=False),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, db: str | Path, load: list[Path] | None = None, config: Config | None = None):
+        """Args:
+        db: the store (created and migrated by the caller).
+        load: files to ingest first (a first run on the shipped sample logs), then triage.
+        config: the triage config (default: the shipped one)."""
+        super().__init__()
+        self.db = Path(db)
+        self.to_load = list(load or [])
+        self.config = config or load_config(None)
+        self.inv = Investigation(self.db)
+        self.cancel_event = threading.Event()
+        self.job: Worker | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(TriageScreen())
+        if self.to_load:
+            self.start_job(self.to_load)
+        elif self.inv.run() is None and self.inv.page("sources").rows:
+            self.start_job([])
+
+    def on_unmount(self) -> None:
+        self.cancel_event.set()
+        self.inv.close()
+
+    # -- opening screens (the screens and the command palette call these) -----------------------
+
+    def open_cluster(self, cluster_id: int) -> None:
+        self.push_screen(ClusterScreen(cluster_id))
+
+    def open_account(self, account_id: str, trail: list[tuple[str, str]] | None = None) -> None:
+        self.push_screen(AccountScreen(account_id, trail))
+
+    def open_pivot(self, kind: str, value: str, trail: list[tuple[str, str]] | None = None) -> None:
+        self.push_screen(PivotScreen(kind, value, trail))
+
+    def action_open_templates(self) -> None:
+        self.push_screen(TemplatesScreen())
+
+    def action_open_sources(self) -> None:
+        self.push_screen(SourcesScreen())
+
+    def action_open_triage(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query(HelpPanel):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    # -- the job: load (first run) and triage ----------------------------------------------------
+
+    def action_rerun(self) -> None:
+        self.start_job([])
+
+    def start_job(self, paths: list[Path]) -> None:
+        if self.job is not None and self.job.is_running:
+            self.notify("A job is already running (Escape cancels it).", severity="warning")
+            return
+        self.cancel_event = threading.Event()
+        self._task_bar().start("loading the sample logs" if paths else "triage")
+        self.job = self._run_job(paths, self.cancel_event)
+
+    def cancel_job(self) -> None:
+        if self.job is not None and self.job.is_running:
+            self.cancel_event.set()
+            self.notify("Cancelling…")
+
+    def _task_bar(self) -> TaskBar:
+        return self.screen_stack[1].query_one(TaskBar) if len(self.screen_stack) > 1 else self.screen.query_one(TaskBar)
+
+    @work(thread=True, exclusive=True, group="job", name="triage", exit_on_error=False, description="ingest and triage")
+    def _run_job(self, paths: list[Path], cancel: threading.Event) -> str:
+        from farmhound.triage import Cancelled as TriageCancelled
+        from farmhound.triage import run_triage
+        from loaders.pipeline import Cancelled as IngestCancelled
+        from loaders.pipeline import ingest
+
+        last = 0.0
+
+        def report(label: str, fraction: float, force: bool = False) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if force or now - last >= 0.2:
+                last = now
+                self.post_message(JobProgressed(label, fraction))
+
+        store = Store(self.db)
+        try:
+            if paths:
+
+                def on_ingest(p) -> None:
+                    name = Path(p.path).name if p.path else "indexes"
+                    report(f"loading {name} ({p.phase}, {p.rows:,} rows)", p.bytes_done / max(p.bytes_total, 1) / 2)
+
+                ingest(store, [str(p) for p in paths], on_progress=on_ingest, cancel=cancel, workers=False)
+            base = 0.5 if paths else 0.0
+            run_triage(
+                store, self.config, lambda phase, done: report(f"triage: {phase}", base + done * (1 - base)), cancel
+            )
+        except (TriageCancelled, IngestCancelled, KeyboardInterrupt):
+            return "cancelled"
+        finally:
+            store.close()
+        return "done"
+
+    @on(JobProgressed)
+    def _job_progressed(self, message: JobProgressed) -> None:
+        self._task_bar().report(message.label, message.fraction)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker's failure is reported here, loudly; the job's end reloads the screens."""
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            self.notify(f"{worker.name or worker.description} failed: {worker.error}", severity="error", timeout=30)
+        if worker is not self.job or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        self._task_bar().finish()
+        outcome = worker.result if event.state == WorkerState.SUCCESS else "failed"
+        if outcome == "cancelled":
+            self.notify("Cancelled: the previous results are unchanged.")
+        elif outcome == "done":
+            self.notify("Triage finished.")
+        for screen in self.screen_stack:
+            if isinstance(screen, FarmScreen):
+                screen.reload()
+        self.post_message(JobFinished(outcome))

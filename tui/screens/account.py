@@ -1,0 +1,113 @@
+"""One account: its profile (signup, email, payment, org), its score, its activity by hour of
+day and over time, the templates it sends, its requests, and every value it shares with other
+accounts, each a pivot.
+
+Not here: the pivot itself (`pivot.py`).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Static, TabbedContent, TabPane
+
+from tui.screens.base import FarmScreen
+from tui.screens.cluster import REASON_COLUMNS, reason_rows
+from tui.screens.pivot import breadcrumb
+from tui.text import LEVEL_STYLES, lit, when
+from tui.widgets import PagedTable, Timeline, listing_fetch, local_fetch
+
+
+class AccountScreen(FarmScreen):
+    HELP = """
+## Account
+- **Shares**: every value this account has, most widely shared first; **Enter** pivots to all
+  accounts with it. **Templates**: what it sends; Enter pivots on the template.
+- **Requests**: its requests, newest first, with the start of each prompt.
+- **c** opens its cluster; **Escape** goes back along the trail.
+"""
+    BINDINGS = [Binding("c", "open_cluster", "Its cluster", id="open-cluster")]
+
+    def __init__(self, account_id: str, trail: list[tuple[str, str]] | None = None):
+        super().__init__()
+        self.account_id = account_id
+        self.trail = [*(trail or []), ("account", account_id)]
+        self.cluster_id: int | None = None
+
+    def body(self) -> ComposeResult:
+        yield Static(breadcrumb(self.trail), id="breadcrumb")
+        yield Static(id="profile")
+        with Horizontal(id="activity"):
+            yield Timeline("Requests by hour of day (UTC)", id="hours")
+            yield Timeline("Requests over time", id="days")
+        with TabbedContent(id="account-tabs"):
+            with TabPane("Shares", id="tab-shares"):
+                yield PagedTable(id="shares", title="Everything it shares")
+            with TabPane("Templates", id="tab-templates"):
+                yield PagedTable(id="templates", title="Templates it sends")
+            with TabPane("Score", id="tab-score"):
+                yield PagedTable(id="score", title="Its score")
+            with TabPane("Requests", id="tab-requests"):
+                yield PagedTable(id="requests", title="Requests")
+
+    def on_mount(self) -> None:
+        self.title = "account"
+        self.sub_title = ""
+        self.reload()
+
+    def reload(self) -> None:
+        p = self.inv.profile(self.account_id)
+        if p is None:
+            self.query_one("#profile", Static).update(lit(f"{self.account_id}: no such account"))
+            return
+        self.cluster_id = p.cluster_id
+        level = (p.level or "unscored", LEVEL_STYLES.get(p.level or "", "dim"))
+        cluster = (
+            f"cluster {p.cluster_id} (membership {p.membership:.2f}, c opens it)" if p.cluster_id else "no cluster"
+        )
+        score = f"  score {p.score:.2f}  ·  " if p.score is not None else "  ·  "
+        text = Text.assemble(lit(p.account_id, 80, "bold"), "  ", level, score, cluster, "\n")
+        fields = [
+            ("signed up", when(p.created_at)), ("from", p.signup_ip), ("email", p.email),
+            ("payment", p.payment_fingerprint), ("card BIN", p.card_bin), ("billing", p.billing_country),
+            ("org", p.org_id), ("tier", p.tier), ("verified", {1: "yes", 0: "no"}.get(p.verified, "—")),
+        ]  # fmt: skip
+        for k, (name, value) in enumerate(fields):
+            text.append(("  ·  " if k else "") + name + " ", style="dim")
+            text.append_text(lit(value if value is not None else "—", 60))
+        text.append(f"\n{p.requests:,} requests, {when(p.first_ts)} → {when(p.last_ts)}", style="dim")
+        if not p.has_record:
+            text.append("   (no account record: seen only in requests)", style="yellow")
+        self.query_one("#profile", Static).update(text)
+        acc = {"account": p.account_id}
+        self.query_one("#shares", PagedTable).show(listing_fetch(self.inv, "shared", acc))
+        self.query_one("#templates", PagedTable).show(listing_fetch(self.inv, "account_templates", acc))
+        self.query_one("#requests", PagedTable).show(listing_fetch(self.inv, "requests", acc))
+        self.query_one("#score", PagedTable).show(local_fetch(REASON_COLUMNS, reason_rows(p.reasons)))
+        set_sql = ("SELECT :account AS account_id", acc)
+        self.load(lambda: self.inv.hours(p.account_id), self._hours, "account-hours")
+        self.load(lambda: self.inv.timeline(*set_sql), self._days, "account-days")
+
+    def _hours(self, counts) -> None:
+        self.query_one("#hours", Timeline).set_counts(counts, axis="00h → 23h")
+
+    def _days(self, result) -> None:
+        self.query_one("#days", Timeline).set_counts(*result)
+
+    def action_open_cluster(self) -> None:
+        if self.cluster_id is None:
+            self.notify("This account is in no cluster.")
+        else:
+            self.app.open_cluster(self.cluster_id)
+
+    def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
+        row, table = message.row, message.table.id
+        if table == "shares":
+            self.app.open_pivot(row["kind"], row["value"], self.trail)
+        elif table == "templates":
+            self.app.open_pivot("template", str(row["template_id"]), self.trail)
+
+    def commands(self):
+        return [("Open this account's cluster", "the candidate farm it belongs to", self.action_open_cluster)]

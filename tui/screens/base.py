@@ -1,0 +1,93 @@
+"""What every screen of the workbench shares: header, footer, the `/` filter bar, Escape to go back,
+and loading aggregate panels in thread workers.
+
+Not here: what a screen shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent
+from textual.worker import get_current_worker
+
+from tui.widgets import FilterBar, PagedTable
+
+
+class FarmScreen(Screen):
+    """A workbench screen. Subclasses yield their body from `body()`."""
+
+    BINDINGS = [Binding("escape", "back", "Back", id="back")]
+    HELP = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loaded: set[str] = set()  # aggregate panels shown so far (tests and benchmarks wait on it)
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="🐕")
+        yield from self.body()
+        filter_bar = FilterBar(id="filter")
+        filter_bar.display = False
+        yield filter_bar
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def on_screen_resume(self) -> None:
+        """Keys go to a table at once: the focused one, else the first visible one."""
+        if not isinstance(self.focused, PagedTable):
+            self._focus_table()
+
+    def _focus_table(self) -> None:
+        tabs = self.query(TabbedContent)
+        scope = tabs.first().active_pane if tabs and tabs.first().active_pane else self
+        tables = scope.query(PagedTable)
+        if tables:
+            tables.first().focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tables = event.pane.query(PagedTable)
+        if tables:
+            tables.first().focus()
+
+    @property
+    def inv(self):
+        return self.app.inv
+
+    def on_paged_table_filter_requested(self, message: PagedTable.FilterRequested) -> None:
+        self.query_one(FilterBar).open_for(message.table)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:  # the default screen, then the triage queue
+            self.app.pop_screen()
+
+    def commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        """(name, help, callback) of this screen's own actions, for the command palette."""
+        return []
+
+    def reload(self) -> None:
+        """The store's derived tables changed (a triage run finished): show the new results."""
+        for table in self.query(PagedTable):
+            table.reload()
+
+    def load(self, compute: Callable[[], Any], apply: Callable[[Any], None], group: str) -> None:
+        """Run `compute` (a store query) in a named thread worker, then `apply` its result on
+        screen. A newer load of the same group replaces an older one."""
+
+        def job() -> None:
+            result = compute()
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self._apply, apply, result)
+
+        self.run_worker(job, name=group, group=group, thread=True, exclusive=True, exit_on_error=False)
+
+    def _apply(self, apply: Callable[[Any], None], result: Any) -> None:
+        if self.is_attached:
+            apply(result)
+            self.loaded.add(getattr(apply, "__name__", "apply"))

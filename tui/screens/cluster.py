@@ -1,0 +1,126 @@
+"""One candidate farm: its members, its score built up signal by signal, the attributes and
+templates its members share, and an activity timeline of the members together.
+
+Not here: computing the score (`farmhound/scoring.py`), the store queries (`investigate.py`).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static, TabbedContent, TabPane
+
+from farmhound.store.investigate import Column, member_set
+from tui.screens.base import FarmScreen
+from tui.text import LEVEL_STYLES, kind, lit
+from tui.widgets import PagedTable, Timeline, listing_fetch, local_fetch
+
+REASON_COLUMNS = (
+    Column("code", "signal", "", "text", True, True),
+    Column("name", "name", "", "text", True, True),
+    Column("family", "family", "", "text", True, True),
+    Column("value", "value", "", "float"),
+    Column("threshold", "notice", "", "float"),
+    Column("points", "points", "", "float"),
+    Column("total", "running total", "", "float"),
+    Column("detail", "evidence", "", "long", False, True),
+)
+FACET_COLUMNS = (
+    Column("members", "members", "", "int"),
+    Column("accounts", "platform-wide", "", "int"),
+    Column("kind", "attribute", "", "kind", True, True),
+    Column("value", "value", "", "long", True, True),
+)
+TEMPLATE_COLUMNS = (
+    Column("template_id", "template", "", "int"),
+    Column("members", "members using", "", "int"),
+    Column("requests", "requests", "", "int"),
+    Column("pattern", "pattern", "", "long", False, True),
+)
+
+
+def reason_rows(reasons) -> list[tuple]:
+    """A score's reasons in order, each with the running total: the waterfall."""
+    total, rows = 0.0, []
+    for r in reasons:
+        total += r.points
+        value = r.value if isinstance(r.value, int | float) else None
+        rows.append((r.code, r.name, r.family, value, r.threshold, r.points, round(total, 3), r.detail))
+    return rows
+
+
+class ClusterScreen(FarmScreen):
+    HELP = """
+## Cluster
+- **Score**: each signal's points in order, with the running total. Family sums are capped;
+  negative points are legitimate-looking evidence.
+- **Members**: Enter opens an account. **Shared**: values two or more members share; Enter pivots
+  to every account with that value. **Templates**: prompt templates the members send; Enter pivots.
+- **Tab / Shift+Tab** move between panels; **Escape** goes back.
+"""
+
+    def __init__(self, cluster_id: int):
+        super().__init__()
+        self.cluster_id = cluster_id
+
+    def body(self) -> ComposeResult:
+        yield Static(id="cluster-summary")
+        yield Timeline("Requests of all members over time", id="cluster-timeline")
+        with TabbedContent(id="cluster-tabs", initial="tab-members"):
+            with TabPane("Score", id="tab-score"):
+                yield PagedTable(id="score", title="Score, signal by signal")
+            with TabPane("Members", id="tab-members"):
+                yield PagedTable(id="members", title="Members")
+            with TabPane("Shared", id="tab-shared"):
+                yield PagedTable(id="shared", title="Values the members share")
+            with TabPane("Templates", id="tab-templates"):
+                yield PagedTable(id="templates", title="Templates the members send")
+
+    def on_mount(self) -> None:
+        self.title = f"cluster {self.cluster_id}"
+        self.sub_title = "candidate farm"
+        self.reload()
+
+    def reload(self) -> None:
+        c = self.inv.cluster(self.cluster_id)
+        summary = self.query_one("#cluster-summary", Static)
+        if c is None:
+            summary.update(Text(f"Cluster {self.cluster_id} is not in the latest triage run.", style="yellow"))
+            return
+        families = "  ".join(f"{f} {p:+.1f}" for f, p in c.families.items())
+        links = ", ".join(f"{k} {v:,}" for k, v in c.links.items())
+        summary.update(Text.assemble(
+            (f"cluster {c.id}  ", "bold"), (c.level, LEVEL_STYLES.get(c.level, "")), f"  score {c.score:.1f}  ·  ",
+            f"{c.size:,} accounts  ·  held together by {links}\n", ("families (capped): ", "dim"), families,
+        ))  # fmt: skip
+        self.query_one("#score", PagedTable).show(local_fetch(REASON_COLUMNS, reason_rows(c.reasons)))
+        self.query_one("#members", PagedTable).show(listing_fetch(self.inv, "members", {"cluster": c.id}))
+        accounts = member_set(c.id)
+        self.load(lambda: self.inv.timeline(*accounts), self._timeline, "cluster-timeline")
+        self.load(lambda: self.inv.facets(*accounts), self._facets, "cluster-facets")
+        self.load(lambda: self.inv.cluster_templates(c.id), self._templates, "cluster-templates")
+
+    def _timeline(self, result) -> None:
+        self.query_one("#cluster-timeline", Timeline).set_counts(*result)
+
+    def _facets(self, facets) -> None:
+        rows = [(f.members, f.accounts, f.kind, f.value) for f in facets]
+        self.query_one("#shared", PagedTable).show(local_fetch(FACET_COLUMNS, rows))
+
+    def _templates(self, rows) -> None:
+        self.query_one("#templates", PagedTable).show(local_fetch(TEMPLATE_COLUMNS, rows))
+
+    def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
+        row, table = message.row, message.table.id
+        trail = [("cluster", str(self.cluster_id))]
+        if table == "members":
+            self.app.open_account(row["account_id"], trail)
+        elif table == "shared":
+            self.app.open_pivot(row["kind"], row["value"], trail)
+        elif table == "templates":
+            self.app.open_pivot("template", str(row["template_id"]), trail)
+
+
+def describe(kind_name: str, value: str) -> Text:
+    """`IP prefix 1.2.3.0/24`, with the value shown literally."""
+    return Text.assemble((kind(kind_name) + " ", "dim"), lit(value, 80))

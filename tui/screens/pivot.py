@@ -1,0 +1,91 @@
+"""A pivot: one value (an IP prefix, card BIN, payment fingerprint, email pattern, user agent,
+signup hour, template, org) and every account that has it, with what else those accounts share
+(facets) and their levels. Pivot again from any facet; open any account; Escape steps back along
+the breadcrumb.
+
+Not here: what counts as a shared value (triage writes `account_values`).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from farmhound.store.investigate import pivot_set
+from tui.screens.base import FarmScreen
+from tui.screens.cluster import FACET_COLUMNS
+from tui.text import LEVEL_STYLES, kind, lit, pattern
+from tui.widgets import PagedTable, listing_fetch, local_fetch
+
+
+def breadcrumb(trail: list[tuple[str, str]]) -> Text:
+    """`cluster 1 › account acct_1 › card BIN 453275`: the pivot trail, values shown literally."""
+    text = Text("trail: ", style="dim")
+    for k, (name, value) in enumerate(trail):
+        if k:
+            text.append(" › ", style="dim")
+        text.append(kind(name) + " ", style="dim")
+        text.append_text(lit(value, 48, "bold" if k == len(trail) - 1 else ""))
+    return text
+
+
+class PivotScreen(FarmScreen):
+    HELP = """
+## Pivot
+Every account that has this value, and (right) the values those accounts also share, with how
+many of them have each and how many accounts have it platform-wide.
+- **Enter** on an account opens it; on a shared value, pivots again.
+- **Tab** switches tables; **Escape** goes back one step of the trail.
+"""
+
+    def __init__(self, kind_name: str, value: str, trail: list[tuple[str, str]] | None = None):
+        super().__init__()
+        self.kind, self.value = kind_name, value
+        self.trail = [*(trail or []), (kind_name, value)]
+
+    def body(self) -> ComposeResult:
+        yield Static(breadcrumb(self.trail), id="breadcrumb")
+        yield Static(id="pivot-summary")
+        with Horizontal(id="pivot-body"):
+            yield PagedTable(id="accounts", title="Accounts with this value")
+            yield PagedTable(id="facets", title="What these accounts also share")
+
+    def on_mount(self) -> None:
+        self.title = "pivot"
+        self.sub_title = kind(self.kind)
+        self.reload()
+
+    def reload(self) -> None:
+        self.query_one("#accounts", PagedTable).show(
+            listing_fetch(self.inv, "pivot", {"kind": self.kind, "value": self.value})
+        )
+        accounts = pivot_set(self.kind, self.value)
+        self.load(lambda: self.inv.levels(*accounts), self._levels, "pivot-levels")
+        self.load(lambda: self.inv.facets(*accounts, exclude=(self.kind, self.value)), self._facets, "pivot-facets")
+
+    def _levels(self, levels: dict[str, int]) -> None:
+        n = sum(levels.values())
+        text = Text.assemble((f"{n:,} accounts", "bold"), " have ", (kind(self.kind) + " ", "dim"))
+        if self.kind == "template":
+            t = self.inv.template(int(self.value))
+            text.append_text(pattern(t["pattern"], 120) if t else lit(self.value))
+        else:
+            text.append_text(lit(self.value, 120))
+        text.append("   ")
+        for name in ("critical", "high", "medium", "low", "unscored"):
+            if levels.get(name):
+                text.append(f"{name} {levels[name]:,}  ", style=LEVEL_STYLES.get(name, "dim"))
+        self.query_one("#pivot-summary", Static).update(text)
+
+    def _facets(self, facets) -> None:
+        rows = [(f.members, f.accounts, f.kind, f.value) for f in facets]
+        self.query_one("#facets", PagedTable).show(local_fetch(FACET_COLUMNS, rows))
+
+    def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
+        row = message.row
+        if message.table.id == "accounts":
+            self.app.open_account(row["account_id"], self.trail)
+        else:
+            self.app.open_pivot(row["kind"], row["value"], self.trail)

@@ -1,0 +1,70 @@
+"""The triage queue: candidate farms ranked by score, with their level, size, what links them and
+their top reasons. The analyst's home screen; the running job (ingest, triage) shows here.
+
+Not here: running triage (the app's job worker), the clusters themselves (`cluster.py`).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from tui.screens.base import FarmScreen
+from tui.widgets import PagedTable, TaskBar, listing_fetch
+
+
+class TriageScreen(FarmScreen):
+    HELP = """
+## Triage queue
+Candidate farms, highest score first. A level of **high** needs evidence from two signal
+families, **critical** from three; negative points are legitimate-looking evidence (one billing
+org, institutional emails, a human rhythm).
+
+- **Enter** opens a cluster: its members, score, shared attributes, templates, timeline
+- **i** sources and quarantine, **t** templates, **r** re-runs triage
+- **Ctrl+P** every action; **F1** this help
+"""
+    BINDINGS = [
+        Binding("i", "app.open_sources", "Sources", id="sources"),
+        Binding("t", "app.open_templates", "Templates", id="templates"),
+        Binding("r", "app.rerun", "Re-run triage", id="rerun"),
+    ]
+
+    def body(self) -> ComposeResult:
+        yield Static(id="run-summary")
+        yield TaskBar(id="task")
+        yield PagedTable(id="clusters", title="Candidate farms")
+
+    def on_mount(self) -> None:
+        self.title = "farmhound"
+        self.sub_title = "triage queue"
+        self.reload()
+
+    def reload(self) -> None:
+        run = self.inv.run()
+        summary = self.query_one("#run-summary", Static)
+        table = self.query_one("#clusters", PagedTable)
+        if run is None:
+            summary.update(Text("No triage results yet. Press r to run triage.", style="yellow"))
+            return
+        text = Text.assemble(
+            (f"{run.clusters:,} candidate farms", "bold"), "  ·  ",
+            (f"{run.flagged:,} accounts flagged", "bold red" if run.flagged else ""), "  ·  ",
+            f"{run.requests:,} requests  ·  {run.accounts:,} accounts  ·  {run.templates:,} templates  ·  ",
+            f"config {run.config_hash}  ·  triaged {run.finished_at}",
+        )  # fmt: skip
+        if run.stale:
+            text.append("\nFiles were loaded after this run: press r to re-run triage.", style="yellow")
+        summary.update(text)
+        if table.fetch is None:
+            table.show(listing_fetch(self.inv, "clusters"))
+        else:
+            table.reload()
+
+    def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
+        self.app.open_cluster(int(message.row["id"]))
+
+    def action_back(self) -> None:
+        self.app.cancel_job()

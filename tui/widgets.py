@@ -1,0 +1,336 @@
+"""The workbench's widgets: a table that pages from the store, a filter bar, a timeline, a task bar.
+
+`PagedTable` is the one table of the app: it asks a fetch function for one page at a time (a
+store `Listing`, or rows already in memory), loads the next page as the cursor nears the end,
+sorts by a column in the query (`s`), and filters with `/`. Loading runs in a thread worker, so a
+slow query never freezes the screen. Widgets post `...Chosen` / `...Highlighted` messages up;
+screens decide what opening a row means.
+
+Not here: what a screen shows (see `tui/screens/`), SQL (`farmhound/store/`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.markup import escape
+from textual.message import Message
+from textual.widgets import DataTable, Input, Label, ProgressBar, Sparkline, Static
+from textual.worker import get_current_worker
+
+from farmhound.store.investigate import Column, Investigation, Page
+from tui.text import cell, when
+
+Fetch = Callable[[int, int, str, str | None, bool | None], Page]  # offset, limit, search, sort, descending
+
+
+def listing_fetch(inv: Investigation, listing: str, params: dict | None = None) -> Fetch:
+    """A fetch that pages one of the store's listings."""
+
+    def fetch(offset, limit, search, sort, descending):
+        return inv.page(listing, params, search=search, sort=sort, descending=descending, offset=offset, limit=limit)
+
+    return fetch
+
+
+def local_fetch(columns: Sequence[Column], rows: Sequence[tuple]) -> Fetch:
+    """A fetch over rows already in memory (a score's reasons, a set's facets)."""
+    columns = tuple(columns)
+
+    def fetch(offset, limit, search, sort, descending):
+        picked = list(rows)
+        if search:
+            s = search.casefold()
+            idx = [k for k, c in enumerate(columns) if c.searchable]
+            picked = [r for r in picked if any(s in str(r[k]).casefold() for k in idx)]
+        if sort:
+            k = next(i for i, c in enumerate(columns) if c.name == sort)
+            picked.sort(key=lambda r: (r[k] is None, r[k] if r[k] is not None else 0), reverse=bool(descending))
+        return Page(columns, picked[offset : offset + limit], offset, offset + limit < len(picked))
+
+    return fetch
+
+
+class PagedTable(DataTable):
+    """A table that shows a listing one page at a time."""
+
+    HELP = """
+## Table
+- **↑ ↓ / j k** move, **g / G** first / last loaded row, **PgUp / PgDn** page
+- **Enter** opens the row (an account, a cluster, a pivot on a value)
+- **s** sorts by the column under the cursor (again: reverse)
+- **/** filters: rows containing the text in any text column
+- More rows load as you scroll; the title says `100 of >100` until all are loaded.
+"""
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "First", show=False),
+        Binding("G", "scroll_bottom", "Last", show=False),
+        Binding("s", "sort", "Sort", id="sort"),
+        Binding("slash", "filter", "Filter", id="filter"),
+    ]
+
+    @dataclass
+    class Chosen(Message):
+        table: PagedTable
+        row: dict
+
+        @property
+        def control(self) -> PagedTable:
+            return self.table
+
+    @dataclass
+    class Highlighted(Message):
+        table: PagedTable
+        row: dict
+
+        @property
+        def control(self) -> PagedTable:
+            return self.table
+
+    @dataclass
+    class FilterRequested(Message):
+        table: PagedTable
+
+    @dataclass
+    class _Loaded(Message):
+        page: Page
+        generation: int
+        append: bool
+
+    def __init__(self, fetch: Fetch | None = None, *, title: str = "", page_size: int = 100, **kwargs):
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.fetch = fetch
+        self.title = title
+        self.page_size = page_size
+        self.search = ""
+        self.sort_by: str | None = None
+        self.descending: bool | None = None
+        self.rows_data: list[tuple] = []
+        self.columns_spec: tuple[Column, ...] = ()
+        self.more = False
+        self.loads = 0  # pages shown so far (tests and benchmarks wait on it)
+        self._generation = 0
+        self._loading = False
+
+    def on_mount(self) -> None:
+        if self.fetch is not None:
+            self.reload()
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def show(self, fetch: Fetch, title: str | None = None) -> None:
+        """Page a new source from its start."""
+        self.fetch = fetch
+        if title is not None:
+            self.title = title
+        self.search, self.sort_by, self.descending = "", None, None
+        self.reload()
+
+    def reload(self) -> None:
+        self._generation += 1
+        self._load(0, False)
+
+    def _load(self, offset: int, append: bool) -> None:
+        if self.fetch is None:
+            return
+        self._loading = True
+        self._fetch(self.fetch, offset, self.search, self.sort_by, self.descending, self._generation, append)
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False, description="loading rows")
+    def _fetch(self, fetch, offset, search, sort, descending, generation, append) -> None:
+        page = fetch(offset, self.page_size, search, sort, descending)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self._Loaded(page, generation, append))
+
+    @on(_Loaded)
+    def _show_page(self, message: _Loaded) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        page = message.page
+        if not message.append:
+            key_row = self.cursor_row
+            self.clear(columns=self.columns_spec != page.columns)
+            if not self.columns:
+                self.columns_spec = page.columns
+                for c in page.columns:
+                    self.add_column(self._header(c), key=c.name)
+            else:
+                self._relabel()
+            self.rows_data = []
+            key_row = 0 if key_row is None else key_row
+        kinds = [c.kind for c in page.columns]
+        self.add_rows([[cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in page.rows])
+        self.rows_data.extend(page.rows)
+        self.more = page.more
+        self._loading = False
+        self.loads += 1
+        self._status()
+
+    def _header(self, c: Column) -> Text:
+        arrow = ""
+        if c.name == (self.sort_by or ""):
+            arrow = " ↓" if self.descending else " ↑"
+        justify = "right" if c.kind in ("int", "float") else "left"
+        return Text(c.label + arrow, justify=justify)
+
+    def _relabel(self) -> None:
+        for c in self.columns_spec:
+            if c.name in self.columns:
+                self.columns[c.name].label = self._header(c)  # type: ignore[index]
+        self.refresh()
+
+    def _status(self) -> None:
+        n = len(self.rows_data)
+        count = f"{n:,} of >{n:,}" if self.more else f"{n:,} rows"
+        parts = [count]
+        if self.search:
+            parts.append(f"filter “{escape(self.search)}”")
+        self.border_subtitle = " · ".join(parts)
+        self.border_title = escape(self.title) if self.title else None
+
+    # -- user actions ---------------------------------------------------------------------------
+
+    def row(self, index: int | None = None) -> dict | None:
+        """The loaded row at `index` (default: the cursor's), as {column name: value}."""
+        index = self.cursor_row if index is None else index
+        if index is None or not (0 <= index < len(self.rows_data)):
+            return None
+        return dict(zip((c.name for c in self.columns_spec), self.rows_data[index], strict=True))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if self.more and not self._loading and event.cursor_row >= len(self.rows_data) - 10:
+            self._load(len(self.rows_data), True)
+        row = self.row(event.cursor_row)
+        if row is not None:
+            self.post_message(self.Highlighted(self, row))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = self.row(event.cursor_row)
+        if row is not None:
+            self.post_message(self.Chosen(self, row))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_on(str(event.column_key.value))
+
+    def action_sort(self) -> None:
+        if self.columns_spec and self.cursor_column is not None:
+            self.sort_on(self.columns_spec[self.cursor_column].name)
+
+    def sort_on(self, name: str) -> None:
+        spec = next((c for c in self.columns_spec if c.name == name), None)
+        if spec is None or not spec.sortable:
+            self.notify(f"{spec.label if spec else name}: not sortable", severity="warning")
+            return
+        if self.sort_by == name:
+            self.descending = not self.descending
+        else:
+            self.sort_by, self.descending = name, spec.kind not in ("text", "kind")
+        self.reload()
+
+    def set_search(self, text: str) -> None:
+        if text != self.search:
+            self.search = text
+            self.reload()
+
+    def action_filter(self) -> None:
+        self.post_message(self.FilterRequested(self))
+
+    def action_scroll_bottom(self) -> None:
+        self.move_cursor(row=max(self.row_count - 1, 0))
+
+
+class FilterBar(Input):
+    """`/` filter of the focused table: typing filters as you go, Enter keeps it, Escape clears it."""
+
+    HELP = "## Filter\nType to keep rows containing the text. **Enter** keeps the filter, **Escape** clears it."
+    BINDINGS = [Binding("escape", "clear", "Clear filter", id="filter-clear")]
+
+    def __init__(self, **kwargs):
+        super().__init__(placeholder="filter rows…  (Enter keeps, Escape clears)", **kwargs)
+        self.table: PagedTable | None = None
+
+    def open_for(self, table: PagedTable) -> None:
+        self.table = table
+        self.value = table.search
+        self.display = True
+        self.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.table is not None:
+            self.table.set_search(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._close()
+
+    def action_clear(self) -> None:
+        if self.table is not None:
+            self.table.set_search("")
+        self._close()
+
+    def _close(self) -> None:
+        self.display = False
+        if self.table is not None:
+            self.table.focus()
+
+
+class Timeline(Vertical):
+    """Requests over time as a sparkline, with its first and last time under it."""
+
+    DEFAULT_CSS = """
+    Timeline { height: auto; }
+    Timeline Sparkline { height: 3; }
+    Timeline Label { color: $text-muted; }
+    """
+
+    def __init__(self, caption: str, **kwargs):
+        super().__init__(**kwargs)
+        self.caption = caption
+
+    def compose(self):
+        yield Label(self.caption, classes="timeline-caption")
+        yield Sparkline([], summary_function=max)
+        yield Label("", classes="timeline-axis")
+
+    def set_counts(self, counts: list[int], first: int | None = None, last: int | None = None, axis: str = "") -> None:
+        self.query_one(Sparkline).data = counts
+        peak = max(counts) if counts else 0
+        if not axis and first is not None:
+            axis = f"{when(first)}  →  {when(last)}"
+        self.query_one(".timeline-axis", Label).update(Text(f"{axis}   peak {peak:,} per slot   total {sum(counts):,}"))
+
+
+class TaskBar(Static):
+    """The running job: its phase, a progress bar, and how to cancel it."""
+
+    DEFAULT_CSS = """
+    TaskBar { height: auto; display: none; }
+    TaskBar.-running { display: block; }
+    """
+
+    def compose(self):
+        yield Label("", id="task-label")
+        yield ProgressBar(total=100, show_eta=False, id="task-progress")
+
+    def start(self, label: str) -> None:
+        self.set_class(True, "-running")
+        self.report(label, 0.0)
+
+    def report(self, label: str, fraction: float) -> None:
+        self.query_one("#task-label", Label).update(Text(f"{label}   (Esc cancels)"))
+        self.query_one(ProgressBar).update(progress=round(100 * fraction, 1))
+
+    def finish(self) -> None:
+        self.set_class(False, "-running")
