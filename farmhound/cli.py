@@ -385,7 +385,7 @@ def tui(db: Path | None, config_path: Path | None) -> None:
     if explicit and not db.exists():
         _fail(f"{db}: no such store (make one with: farmhound ingest FILES --db {db})")
     try:
-        config = load_config(config_path)
+        load_config(config_path)  # a bad config fails here, not in the middle of a triage run
     except ConfigError as exc:
         _fail(str(exc))
     store = _open_store(db)  # creates or migrates it
@@ -393,7 +393,7 @@ def tui(db: Path | None, config_path: Path | None) -> None:
     store.close()
     from tui.app import FarmhoundApp
 
-    FarmhoundApp(db, _shipped_samples() if empty and not explicit else [], config).run()
+    FarmhoundApp(db, _shipped_samples() if empty and not explicit else [], config_path).run()
 
 
 @main.command()

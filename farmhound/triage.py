@@ -310,8 +310,8 @@ def shared_families(member_requests: pd.DataFrame) -> np.ndarray:
     return per[(per >= 2) & (per.index >= 0)].index.to_numpy()
 
 
-def pivot_values(requests: pd.DataFrame, accounts: pd.DataFrame, account_templates: pd.DataFrame) -> list[tuple]:
-    """Rows of the store's `account_values`: (kind, value, account_id, uses, accounts sharing it).
+def pivot_values(requests: pd.DataFrame, accounts: pd.DataFrame, account_templates: pd.DataFrame) -> pd.DataFrame:
+    """The store's `account_values`: kind, value, account_id, uses, accounts (sharing the value).
 
     Request attributes count the account's requests with the value; account-record attributes
     count 1. The email pattern is the local part's shape at its domain ("a9999@mail.example")."""
@@ -343,8 +343,44 @@ def pivot_values(requests: pd.DataFrame, accounts: pd.DataFrame, account_templat
                                    "uses": account_templates["requests"].astype(int)}))  # fmt: skip
     df = pd.concat(parts, ignore_index=True)
     df["accounts"] = df.groupby(["kind", "value"], sort=False)["account_id"].transform("size")
-    return list(zip(df["kind"].tolist(), df["value"].tolist(), df["account_id"].tolist(),
-                    df["uses"].astype(int).tolist(), df["accounts"].astype(int).tolist(), strict=True))  # fmt: skip
+    df["uses"] = df["uses"].astype(int)
+    return df
+
+
+def cluster_facets(values: pd.DataFrame, cluster_of: dict[str, int], top: int = 500) -> list[tuple]:
+    """Rows of `cluster_values`: per cluster, the values 2+ members share (the `top` most shared)."""
+    cid = values["account_id"].map(cluster_of)
+    inside = values[cid.notna()].assign(cluster_id=cid[cid.notna()].astype(int))
+    per = inside.groupby(["cluster_id", "kind", "value"], sort=False).agg(
+        members=("account_id", "size"), accounts=("accounts", "max")).reset_index()
+    per = per[per["members"] >= 2].sort_values(["cluster_id", "members"], ascending=[True, False])
+    per = per.groupby("cluster_id", sort=False).head(top)
+    return list(per[["cluster_id", "kind", "value", "members", "accounts"]].itertuples(index=False, name=None))
+
+
+def cluster_timelines(requests: pd.DataFrame, cluster_of: dict[str, int], buckets: int = 60) -> dict[int, str]:
+    """Per cluster, its members' requests over time as JSON {first, last, counts}: `buckets` equal
+    slices of the span (the cluster screen's timeline, so it never scans the requests)."""
+    cid = requests["account_id"].astype(str).map(cluster_of)
+    ts = requests["ts"]
+    df = pd.DataFrame({"cid": cid, "ts": ts})[cid.notna() & ts.notna()]
+    if not len(df):
+        return {}
+    df["cid"] = df["cid"].astype(int)
+    df["ts"] = df["ts"].astype("int64")
+    span = df.groupby("cid")["ts"].agg(["min", "max"])
+    width = ((span["max"] - span["min"]) // buckets + 1).clip(lower=1)
+    first = df["cid"].map(span["min"])
+    df["bucket"] = ((df["ts"] - first) // df["cid"].map(width)).clip(upper=buckets - 1)
+    counts = df.groupby(["cid", "bucket"]).size()
+    out = {}
+    for c, (lo, hi) in span.iterrows():
+        series = counts.loc[c]
+        row = [0] * buckets
+        for b, n in series.items():
+            row[int(b)] = int(n)
+        out[int(c)] = json.dumps({"first": int(lo), "last": int(hi), "counts": row})
+    return out
 
 
 def _write(store, config, requests, accounts, accounts_orgs, mined, clusters, results, started_at, seconds) -> tuple[int, int]:
@@ -389,15 +425,20 @@ def _write(store, config, requests, accounts, accounts_orgs, mined, clusters, re
         flat["first_ts"].astype(object).where(flat["first_ts"].notna(), None).tolist(),
         flat["last_ts"].astype(object).where(flat["last_ts"].notna(), None).tolist(), strict=True,
     ))  # fmt: skip
+    cluster_of = {a.account_id: a.cluster_id for a in results if a.cluster_id is not None}
+    timelines = cluster_timelines(requests, cluster_of)
     cluster_rows = [(c.id, c.score, c.level, len(c.accounts), json.dumps(c.families), json.dumps(c.links),
-                     json.dumps([r.to_json() for r in c.reasons]), h) for c in clusters]  # fmt: skip
+                     json.dumps([r.to_json() for r in c.reasons]), h, timelines.get(c.id)) for c in clusters]  # fmt: skip
     account_rows = [(a.account_id, a.cluster_id, a.score, a.level, a.membership, json.dumps(a.signals),
                      json.dumps([r.to_json() for r in a.reasons]), h) for a in results]  # fmt: skip
     run = {"config_hash": h, "config": config.to_json(), "started_at": started_at, "requests": len(requests),
            "accounts": len(results), "templates": len(templates), "clusters": len(clusters),
            "flagged": sum(a.level in FLAGGED for a in results), "seconds": seconds}  # fmt: skip
     values = pivot_values(requests, accounts, flat)
-    run_id = store.write_triage(run, templates, assignment, account_templates, cluster_rows, account_rows, values)
+    facets = cluster_facets(values, cluster_of)
+    value_rows = values[["kind", "value", "account_id", "uses", "accounts"]].itertuples(index=False, name=None)
+    run_id = store.write_triage(run, templates, assignment, account_templates, cluster_rows, account_rows,
+                                value_rows, facets)  # fmt: skip
     return run_id, len(templates)
 
 

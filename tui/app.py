@@ -2,9 +2,9 @@
 
 The app opens a store read-only through `Investigation` (a small pool of connections, one per
 worker thread at a time) and pushes the triage queue. Slow work — loading the shipped sample logs
-for a first run, running triage — is one named thread worker with its own writing connection; it
-reports progress at most every 0.2 s, Escape cancels it, and the screens keep answering from the
-previous results until the new ones are committed.
+for a first run, running triage — is one named thread worker that runs and watches a child process
+(`jobs.py`); progress arrives at most every 0.2 s, Escape cancels it, and the screens keep
+answering from the previous results until the new ones are committed.
 
 Not here: SQL (`farmhound/store/`), detection (`farmhound/triage.py`), screen layouts (`screens/`).
 """
@@ -12,7 +12,6 @@ Not here: SQL (`farmhound/store/`), detection (`farmhound/triage.py`), screen la
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +22,9 @@ from textual.message import Message
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
-from farmhound.config import Config, load_config
-from farmhound.store import Store
 from farmhound.store.investigate import Investigation
 from tui.commands import FarmCommands
+from tui.jobs import run_job
 from tui.screens.account import AccountScreen
 from tui.screens.base import FarmScreen
 from tui.screens.cluster import ClusterScreen
@@ -63,21 +61,21 @@ class FarmhoundApp(App):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self, db: str | Path, load: list[Path] | None = None, config: Config | None = None):
+    def __init__(self, db: str | Path, load: list[Path] | None = None, config_path: str | Path | None = None):
         """Args:
         db: the store (created and migrated by the caller).
         load: files to ingest first (a first run on the shipped sample logs), then triage.
-        config: the triage config (default: the shipped one)."""
+        config_path: the TOML config triage runs with (checked by the caller; default: shipped)."""
         super().__init__()
         self.db = Path(db)
         self.to_load = list(load or [])
-        self.config = config or load_config(None)
+        self.config_path = str(config_path) if config_path else None
         self.inv = Investigation(self.db)
         self.cancel_event = threading.Event()
         self.job: Worker | None = None
 
-    def on_mount(self) -> None:
-        self.push_screen(TriageScreen())
+    async def on_mount(self) -> None:
+        await self.push_screen(TriageScreen())  # mounted: its task bar can show the job
         if self.to_load:
             self.start_job(self.to_load)
         elif self.inv.run() is None and self.inv.page("sources").rows:
@@ -137,38 +135,10 @@ class FarmhoundApp(App):
 
     @work(thread=True, exclusive=True, group="job", name="triage", exit_on_error=False, description="ingest and triage")
     def _run_job(self, paths: list[Path], cancel: threading.Event) -> str:
-        from farmhound.triage import Cancelled as TriageCancelled
-        from farmhound.triage import run_triage
-        from loaders.pipeline import Cancelled as IngestCancelled
-        from loaders.pipeline import ingest
-
-        last = 0.0
-
-        def report(label: str, fraction: float, force: bool = False) -> None:
-            nonlocal last
-            now = time.monotonic()
-            if force or now - last >= 0.2:
-                last = now
-                self.post_message(JobProgressed(label, fraction))
-
-        store = Store(self.db)
-        try:
-            if paths:
-
-                def on_ingest(p) -> None:
-                    name = Path(p.path).name if p.path else "indexes"
-                    report(f"loading {name} ({p.phase}, {p.rows:,} rows)", p.bytes_done / max(p.bytes_total, 1) / 2)
-
-                ingest(store, [str(p) for p in paths], on_progress=on_ingest, cancel=cancel, workers=False)
-            base = 0.5 if paths else 0.0
-            run_triage(
-                store, self.config, lambda phase, done: report(f"triage: {phase}", base + done * (1 - base)), cancel
-            )
-        except (TriageCancelled, IngestCancelled, KeyboardInterrupt):
-            return "cancelled"
-        finally:
-            store.close()
-        return "done"
+        return run_job(
+            str(self.db), [str(p) for p in paths], self.config_path,
+            lambda label, fraction: self.post_message(JobProgressed(label, fraction)), cancel.is_set,
+        )  # fmt: skip
 
     @on(JobProgressed)
     def _job_progressed(self, message: JobProgressed) -> None:

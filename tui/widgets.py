@@ -133,6 +133,10 @@ class PagedTable(DataTable):
         self.search, self.sort_by, self.descending = "", None, None
         self.reload()
 
+    def set_title(self, title: str) -> None:
+        self.title = title
+        self._status()
+
     def reload(self) -> None:
         self._generation += 1
         self._load(0, False)

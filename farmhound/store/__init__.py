@@ -273,10 +273,24 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE templates ADD COLUMN family_accounts INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX idx_templates_spread ON templates (family_accounts, family_id, accounts)")
     db.execute("CREATE INDEX idx_clusters_score ON clusters (score)")
+    db.execute("ALTER TABLE clusters ADD COLUMN timeline TEXT")  # JSON {first, last, counts}: members' requests
+    db.execute(
+        """CREATE TABLE cluster_values (
+            cluster_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            members INTEGER NOT NULL,         -- members of the cluster with the value (2 or more)
+            accounts INTEGER NOT NULL,        -- accounts with it, platform-wide
+            PRIMARY KEY (cluster_id, kind, value)
+        ) WITHOUT ROWID"""
+    )
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
-DERIVED_TABLES = ("templates", "prompt_templates", "account_templates", "clusters", "account_scores", "account_values")
+DERIVED_TABLES = (
+    "templates", "prompt_templates", "account_templates", "clusters", "account_scores", "account_values",
+    "cluster_values",
+)  # fmt: skip
 
 
 def _now() -> str:
@@ -555,8 +569,9 @@ class Store:
                 yield h, text
 
     def write_triage(
-        self, run: dict, templates, prompt_templates, account_templates, clusters, account_scores, account_values=()
-    ) -> int:
+        self, run: dict, templates, prompt_templates, account_templates, clusters, account_scores, account_values=(),
+        cluster_values=(),
+    ) -> int:  # fmt: skip
         """Replace the derived tables with one triage run's results, atomically. Tags, notes and
         cases are not touched. Returns the run id."""
         c = self.conn
@@ -575,8 +590,8 @@ class Store:
                 account_templates,
             )
             c.executemany(
-                "INSERT INTO clusters (id, score, level, size, families, links, reasons, config_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO clusters (id, score, level, size, families, links, reasons, config_hash, timeline) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 clusters,
             )
             c.executemany(
@@ -587,6 +602,10 @@ class Store:
             c.executemany(
                 "INSERT INTO account_values (kind, value, account_id, uses, accounts) VALUES (?, ?, ?, ?, ?)",
                 account_values,
+            )
+            c.executemany(
+                "INSERT INTO cluster_values (cluster_id, kind, value, members, accounts) VALUES (?, ?, ?, ?, ?)",
+                cluster_values,
             )
             cur = c.execute(
                 "INSERT INTO triage_runs (config_hash, config, tool_version, started_at, finished_at, requests, "

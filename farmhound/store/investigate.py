@@ -133,6 +133,7 @@ class ClusterInfo:
     links: dict[str, int]
     reasons: list[Reason]
     config_hash: str
+    timeline: tuple[list[int], int | None, int | None] = ([], None, None)  # counts, first ts, last ts
 
 
 @dataclass
@@ -187,6 +188,18 @@ LISTINGS = {
         "account_scores s LEFT JOIN accounts a ON a.account_id = s.account_id WHERE s.cluster_id = :cluster",
         "s.account_id",
         "score",
+    ),
+    "cluster_shared": Listing(  # the values 2+ members of a cluster share (computed by triage)
+        "cluster_shared",
+        _cols(
+            ("members", "members", "v.members", "int"),
+            ("accounts", "platform-wide", "v.accounts", "int"),
+            ("kind", "attribute", "v.kind", "kind", True, True),
+            ("value", "value", "v.value", "long", True, True),
+        ),
+        "cluster_values v WHERE v.cluster_id = :cluster",
+        "v.kind || v.value",
+        "members",
     ),
     "pivot": Listing(
         "pivot",
@@ -393,13 +406,15 @@ class Investigation:
 
     def cluster(self, cluster_id: int) -> ClusterInfo | None:
         rows = self._rows(
-            "SELECT id, score, level, size, families, links, reasons, config_hash FROM clusters WHERE id = ?",
+            "SELECT id, score, level, size, families, links, reasons, config_hash, timeline FROM clusters WHERE id = ?",
             (cluster_id,),
         )
         if not rows:
             return None
-        cid, score, level, size, fam, links, reasons, h = rows[0]
-        return ClusterInfo(cid, score, level, size, json.loads(fam), json.loads(links), _reasons(reasons), h)
+        cid, score, level, size, fam, links, reasons, h, timeline = rows[0]
+        t = json.loads(timeline) if timeline else {"counts": [], "first": None, "last": None}
+        return ClusterInfo(cid, score, level, size, json.loads(fam), json.loads(links), _reasons(reasons), h,
+                           (t["counts"], t["first"], t["last"]))  # fmt: skip
 
     def profile(self, account_id: str) -> Profile | None:
         rows = self._rows(
@@ -460,10 +475,22 @@ class Investigation:
     # -- aggregates -----------------------------------------------------------------------------
 
     def facets(self, accounts_sql: str, params: dict, exclude: tuple[str, str] | None = None,
-               limit: int = 200) -> list[Facet]:  # fmt: skip
-        """Values that at least two accounts of a set share, most shared first. `accounts_sql`
-        selects the set's account ids (one of `member_set` / `pivot_set`)."""
+               limit: int = 200, sample: int | None = None) -> list[Facet]:  # fmt: skip
+        """Values that at least two accounts of a set share, most shared first.
+
+        Args:
+            accounts_sql: selects the set's account ids (one of `member_set` / `pivot_set`).
+            exclude: a (kind, value) left out (the value a pivot started from).
+            sample: count only the set's `sample` highest-scored accounts (a huge set's facets
+                cost about 80 µs per account); the caller says so on screen.
+        """
         params = dict(params, _limit=limit)
+        if sample is not None:
+            accounts_sql = (
+                f"SELECT m.account_id FROM ({accounts_sql}) m LEFT JOIN account_scores s "
+                "ON s.account_id = m.account_id ORDER BY s.score DESC, m.account_id LIMIT :_sample"
+            )
+            params["_sample"] = sample
         skip = ""
         if exclude:
             skip = "WHERE NOT (v.kind = :_xk AND v.value = :_xv)"

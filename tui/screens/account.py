@@ -29,6 +29,7 @@ class AccountScreen(FarmScreen):
 - **c** opens its cluster; **Escape** goes back along the trail.
 """
     BINDINGS = [Binding("c", "open_cluster", "Its cluster", id="open-cluster")]
+    TITLE = "account"
 
     def __init__(self, account_id: str, trail: list[tuple[str, str]] | None = None):
         super().__init__()
@@ -53,8 +54,6 @@ class AccountScreen(FarmScreen):
                 yield PagedTable(id="requests", title="Requests")
 
     def on_mount(self) -> None:
-        self.title = "account"
-        self.sub_title = ""
         self.reload()
 
     def reload(self) -> None:

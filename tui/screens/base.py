@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent
+from textual.widgets import Footer, Static, TabbedContent
 from textual.worker import get_current_worker
 
 from tui.widgets import FilterBar, PagedTable
@@ -29,7 +30,9 @@ class FarmScreen(Screen):
         self.loaded: set[str] = set()  # aggregate panels shown so far (tests and benchmarks wait on it)
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="🐕")
+        # Not Textual's Header: its title watcher raises if the screen is popped while it mounts.
+        title = Text.assemble(("farmhound", "bold"), "  ·  ", self.title or "", ("  " + (self.sub_title or ""), "dim"))
+        yield Static(title, id="title-bar")
         yield from self.body()
         filter_bar = FilterBar(id="filter")
         filter_bar.display = False

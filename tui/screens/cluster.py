@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static, TabbedContent, TabPane
 
-from farmhound.store.investigate import Column, member_set
+from farmhound.store.investigate import Column
 from tui.screens.base import FarmScreen
 from tui.text import LEVEL_STYLES, kind, lit
 from tui.widgets import PagedTable, Timeline, listing_fetch, local_fetch
@@ -62,6 +62,7 @@ class ClusterScreen(FarmScreen):
     def __init__(self, cluster_id: int):
         super().__init__()
         self.cluster_id = cluster_id
+        self.title = f"cluster {cluster_id}"
 
     def body(self) -> ComposeResult:
         yield Static(id="cluster-summary")
@@ -77,8 +78,6 @@ class ClusterScreen(FarmScreen):
                 yield PagedTable(id="templates", title="Templates the members send")
 
     def on_mount(self) -> None:
-        self.title = f"cluster {self.cluster_id}"
-        self.sub_title = "candidate farm"
         self.reload()
 
     def reload(self) -> None:
@@ -95,17 +94,9 @@ class ClusterScreen(FarmScreen):
         ))  # fmt: skip
         self.query_one("#score", PagedTable).show(local_fetch(REASON_COLUMNS, reason_rows(c.reasons)))
         self.query_one("#members", PagedTable).show(listing_fetch(self.inv, "members", {"cluster": c.id}))
-        accounts = member_set(c.id)
-        self.load(lambda: self.inv.timeline(*accounts), self._timeline, "cluster-timeline")
-        self.load(lambda: self.inv.facets(*accounts), self._facets, "cluster-facets")
+        self.query_one("#shared", PagedTable).show(listing_fetch(self.inv, "cluster_shared", {"cluster": c.id}))
+        self.query_one("#cluster-timeline", Timeline).set_counts(*c.timeline)
         self.load(lambda: self.inv.cluster_templates(c.id), self._templates, "cluster-templates")
-
-    def _timeline(self, result) -> None:
-        self.query_one("#cluster-timeline", Timeline).set_counts(*result)
-
-    def _facets(self, facets) -> None:
-        rows = [(f.members, f.accounts, f.kind, f.value) for f in facets]
-        self.query_one("#shared", PagedTable).show(local_fetch(FACET_COLUMNS, rows))
 
     def _templates(self, rows) -> None:
         self.query_one("#templates", PagedTable).show(local_fetch(TEMPLATE_COLUMNS, rows))

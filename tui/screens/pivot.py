@@ -19,6 +19,8 @@ from tui.screens.cluster import FACET_COLUMNS
 from tui.text import LEVEL_STYLES, kind, lit, pattern
 from tui.widgets import PagedTable, listing_fetch, local_fetch
 
+FACET_SAMPLE = 1000  # facets of a bigger set count its highest-scored accounts (and say so)
+
 
 def breadcrumb(trail: list[tuple[str, str]]) -> Text:
     """`cluster 1 › account acct_1 › card BIN 453275`: the pivot trail, values shown literally."""
@@ -44,6 +46,7 @@ many of them have each and how many accounts have it platform-wide.
         super().__init__()
         self.kind, self.value = kind_name, value
         self.trail = [*(trail or []), (kind_name, value)]
+        self.title = f"pivot on {kind(kind_name)}"
 
     def body(self) -> ComposeResult:
         yield Static(breadcrumb(self.trail), id="breadcrumb")
@@ -53,8 +56,6 @@ many of them have each and how many accounts have it platform-wide.
             yield PagedTable(id="facets", title="What these accounts also share")
 
     def on_mount(self) -> None:
-        self.title = "pivot"
-        self.sub_title = kind(self.kind)
         self.reload()
 
     def reload(self) -> None:
@@ -63,10 +64,18 @@ many of them have each and how many accounts have it platform-wide.
         )
         accounts = pivot_set(self.kind, self.value)
         self.load(lambda: self.inv.levels(*accounts), self._levels, "pivot-levels")
-        self.load(lambda: self.inv.facets(*accounts, exclude=(self.kind, self.value)), self._facets, "pivot-facets")
+        self.load(
+            lambda: self.inv.facets(*accounts, exclude=(self.kind, self.value), sample=FACET_SAMPLE),
+            self._facets,
+            "pivot-facets",
+        )
 
     def _levels(self, levels: dict[str, int]) -> None:
         n = sum(levels.values())
+        if n > FACET_SAMPLE:
+            self.query_one("#facets", PagedTable).set_title(
+                f"What the {FACET_SAMPLE:,} highest-scored of these {n:,} accounts also share"
+            )
         text = Text.assemble((f"{n:,} accounts", "bold"), " have ", (kind(self.kind) + " ", "dim"))
         if self.kind == "template":
             t = self.inv.template(int(self.value))

@@ -31,6 +31,9 @@ the parts that differ (its slots) highlighted.
         Binding("right_square_bracket", "compare(1)", "Next pair", id="compare-next"),
     ]
 
+    TITLE = "templates"
+    SUB_TITLE = "families by spread"
+
     def __init__(self):
         super().__init__()
         self.template_id: int | None = None
@@ -48,8 +51,6 @@ the parts that differ (its slots) highlighted.
                 yield Static(id="example-b")
 
     def on_mount(self) -> None:
-        self.title = "templates"
-        self.sub_title = "families by spread"
         self.query_one("#templates", PagedTable).show(listing_fetch(self.inv, "templates"))
 
     def on_paged_table_highlighted(self, message: PagedTable.Highlighted) -> None:

@@ -32,14 +32,15 @@ org, institutional emails, a human rhythm).
         Binding("r", "app.rerun", "Re-run triage", id="rerun"),
     ]
 
+    TITLE = "triage queue"
+    SUB_TITLE = "candidate farms, highest score first"
+
     def body(self) -> ComposeResult:
         yield Static(id="run-summary")
         yield TaskBar(id="task")
         yield PagedTable(id="clusters", title="Candidate farms")
 
     def on_mount(self) -> None:
-        self.title = "farmhound"
-        self.sub_title = "triage queue"
         self.reload()
 
     def reload(self) -> None:

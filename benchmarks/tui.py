@@ -1,0 +1,187 @@
+"""Latency of the terminal workbench on a store of a million requests.
+
+    python benchmarks/tui.py                       # builds benchmarks/data/tui_1000000.db if missing
+    python benchmarks/tui.py --db path/to/store.db --repeat 30
+
+The store: by default the sample tenant base at scale 77 (1.03M requests, 38,883 accounts, planted
+farms up to ~10k accounts) ingested and triaged, so every screen has real content. `--db` measures
+any triaged store instead (e.g. the ingest benchmark's, `benchmarks/data/triage_1000000.db`).
+
+Drives the app headless with `App.run_test()` + `Pilot`, the way a user does: a key press, then the
+time until the screen shows what it promised (its tables' first page, its aggregate panels). Reports
+p50 / p95 / max per interaction:
+- startup: a fresh process, from its start to the triage queue on screen (imports included);
+- opening each screen (cluster: the largest; account; templates; sources), first rows and complete;
+- a pivot on each kind of value (an account's IP prefix, card BIN, payment, user agent, email
+  domain, template), first rows and facets;
+- a filter keystroke in a 10k-row table; paging past the loaded rows; a sort.
+Target (issue 5): p95 under 100 ms per interaction, startup under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+DATA = HERE / "data"
+DEFAULT_DB = DATA / "tui_1000000.db"
+FARMHOUND = [sys.executable, "-m", "farmhound"]
+
+STARTUP = """
+import asyncio, sys, time, psutil
+t0 = psutil.Process().create_time()
+from tui.app import FarmhoundApp
+async def main():
+    app = FarmhoundApp(sys.argv[1])
+    async with app.run_test(size=(160, 45)) as pilot:
+        while not (len(app.screen_stack) > 1 and app.screen.query("#clusters") and app.screen.query_one("#clusters").loads):
+            await pilot.pause(0.002)
+        print(time.time() - t0)
+asyncio.run(main())
+"""
+
+
+def build(db: Path) -> None:
+    sample = DATA / "tui_sample"
+    print(f"building {db} (sample scale 77: ~3 min to generate and ingest, a few more to triage)", flush=True)
+    for args in (["sample", "--out", str(sample), "--scale", "77", "--seed", "11"],
+                 ["ingest", str(sample), "--db", str(db)], ["triage", "--db", str(db), "--top", "1"]):  # fmt: skip
+        subprocess.run([*FARMHOUND, *args], check=True, stdout=subprocess.DEVNULL)
+
+
+class Timer:
+    def __init__(self):
+        self.samples: dict[str, list[float]] = {}
+
+    def add(self, name: str, seconds: float) -> None:
+        self.samples.setdefault(name, []).append(seconds * 1000)
+
+    def report(self) -> None:
+        print(f"\n{'interaction':<44} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        for name, xs in self.samples.items():
+            xs = sorted(xs)
+            p95 = xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+            print(f"{name:<44} {len(xs):>3} {statistics.median(xs):>8.1f} {p95:>8.1f} {xs[-1]:>8.1f}")
+
+
+async def until(pilot, condition, timeout: float = 60.0) -> None:
+    end = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > end:
+            raise TimeoutError("the screen did not finish loading")
+        await pilot.pause(0.001)
+
+
+def tables_loaded(screen, *ids: str) -> bool:
+    from textual.css.query import NoMatches
+
+    try:
+        return all(screen.query_one(f"#{i}").loads > 0 for i in ids)
+    except NoMatches:  # the screen is still composing
+        return False
+
+
+async def measure_open(pilot, timer: Timer, name: str, open_screen, tables: tuple[str, ...], panels: set[str]) -> None:
+    app = pilot.app
+    depth = len(app.screen_stack)
+    t0 = time.perf_counter()
+    open_screen()
+    await until(pilot, lambda: len(app.screen_stack) > depth and tables_loaded(app.screen, *tables))
+    timer.add(f"{name}: first rows", time.perf_counter() - t0)
+    await until(pilot, lambda: panels <= app.screen.loaded)
+    timer.add(f"{name}: complete", time.perf_counter() - t0)
+    app.pop_screen()
+    await pilot.pause(0.01)
+
+
+async def interactions(db: Path, repeat: int, timer: Timer) -> None:
+    from farmhound.store.investigate import Investigation
+    from tui.app import FarmhoundApp
+
+    inv = Investigation(db)
+    big, _, _, size, *_ = inv.page("clusters", sort="size", limit=1).rows[0]
+    member = inv.page("members", {"cluster": big}, limit=1).rows[0][0]
+    values = {k: v for _, _, k, v, *_ in inv.page("shared", {"account": member}, limit=200).rows}
+    pivots = [(k, values[k]) for k in ("ip_prefix", "card_bin", "payment_fingerprint", "user_agent", "email_domain",
+                                       "template") if k in values]  # fmt: skip
+    inv.close()
+    app = FarmhoundApp(db)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: len(app.screen_stack) > 1 and tables_loaded(app.screen, "clusters"))
+        for _ in range(repeat):
+            await measure_open(pilot, timer, f"cluster screen (largest: {size:,} accounts)", lambda: app.open_cluster(big),
+                               ("members", "score", "shared"), {"_templates"})  # fmt: skip
+            await measure_open(pilot, timer, "account screen", lambda: app.open_account(member),
+                               ("shares", "templates", "requests", "score"), {"_hours", "_days"})  # fmt: skip
+            await measure_open(pilot, timer, "templates screen", app.action_open_templates, ("templates",), set())
+            await measure_open(pilot, timer, "sources screen", app.action_open_sources, ("sources", "quarantine"),
+                               {"_reasons"})  # fmt: skip
+            for kind, value in pivots:
+                await measure_open(pilot, timer, f"pivot on {kind}", lambda k=kind, v=value: app.open_pivot(k, v),
+                                   ("accounts",), {"_levels", "_facets"})  # fmt: skip
+
+        # In the largest cluster's member list (10k rows): filter keystrokes, paging, sorting.
+        app.open_cluster(big)
+        await until(pilot, lambda: tables_loaded(app.screen, "members"))
+        table = app.screen.query_one("#members")
+        table.focus()
+        for _ in range(repeat):
+            await pilot.press("slash")
+            for ch in "acct_1":
+                before = table.loads
+                t0 = time.perf_counter()
+                await pilot.press(ch)
+                await until(pilot, lambda b=before: table.loads > b)
+                timer.add(f"filter keystroke ({size:,}-row table)", time.perf_counter() - t0)
+            await pilot.press("escape")
+            await until(pilot, lambda: not table.search and not table._loading)
+            for _ in range(3):
+                n = len(table.rows_data)
+                t0 = time.perf_counter()
+                await pilot.press("G")
+                await until(pilot, lambda n=n: len(table.rows_data) > n or not table.more)
+                timer.add("page past the loaded rows", time.perf_counter() - t0)
+            table.move_cursor(row=0, column=2)
+            before = table.loads
+            t0 = time.perf_counter()
+            await pilot.press("s")
+            await until(pilot, lambda b=before: table.loads > b)
+            timer.add(f"sort ({size:,}-row table)", time.perf_counter() - t0)
+
+
+def startup(db: Path, repeat: int, timer: Timer) -> None:
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", STARTUP, str(db)], capture_output=True, text=True, cwd=ROOT, check=True)
+        timer.add("startup (process start to queue on screen)", float(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, default=DEFAULT_DB)
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    if not args.db.exists():
+        DATA.mkdir(exist_ok=True)
+        build(args.db)
+    import sqlite3
+
+    c = sqlite3.connect(args.db)
+    n_req, n_acc = c.execute("SELECT max(rid), (SELECT count(*) FROM accounts) FROM requests").fetchone()
+    c.close()
+    print(f"{args.db}: {n_req:,} requests, {n_acc:,} accounts")
+    timer = Timer()
+    startup(args.db, min(args.repeat, 10), timer)
+    asyncio.run(interactions(args.db, args.repeat, timer))
+    timer.report()
+
+
+if __name__ == "__main__":
+    main()
