@@ -149,7 +149,7 @@ def test_cluster_tabs_show_score_waterfall_shared_values_and_templates(db):
 
         await show_tab(pilot, "cluster-tabs", "tab-shared")
         shared = await ready(pilot, "shared")
-        assert shared.row_count == 100 and shared.more  # 139 shared values, paged
+        assert shared.row_count == shared.page_size and shared.more  # 139 shared values, paged
         counts = [shared.row(i)["members"] for i in range(shared.row_count)]
         assert counts == sorted(counts, reverse=True) and min(counts) >= 2
 
@@ -271,6 +271,7 @@ def test_sources_screen_lists_files_hashes_and_the_quarantined_row(db):
         quarantine = await ready(pilot, "quarantine")
         assert quarantine.row_count == 1
         assert quarantine.row(0)["reason"] == "invalid JSON"
+        await wait_for(pilot, lambda: "invalid JSON 1" in static_text(app, "quarantine-summary"), 5, "summary")
         # moving the cursor shows that source's path and full hash, and only its quarantined rows
         await pilot.press("down")
         await wait_for(pilot, lambda: f"sha256 {want[1][1]}" in static_text(app, "source-detail"), 5, "detail 2")
@@ -311,7 +312,8 @@ def test_sources_detail_agrees_with_the_quarantine_table_when_reasons_load_last(
         assert screen.query_one("#sources", PagedTable).cursor_row == 0
         detail = static_text(app, "source-detail")
         assert detail.startswith("sample_logs/requests.jsonl\nsha256 "), (
-            f"the table shows source 1's quarantined rows but the detail line says {detail!r}")
+            f"the table shows source 1's quarantined rows but the detail line says {detail!r}"
+        )
 
     drive(db, scenario)
 
@@ -380,12 +382,17 @@ def test_moving_to_the_end_loads_the_next_page(db):
         await on_screen(pilot, AccountScreen)
         await show_tab(pilot, "account-tabs", "tab-requests")
         requests = await ready(pilot, "requests")
-        assert len(requests.rows_data) == 100 and requests.more
-        assert requests.border_subtitle == "100 of >100"
+        size = requests.page_size
+        assert size < 349 and len(requests.rows_data) == size and requests.more
+        assert requests.border_subtitle == f"{size} of >{size}"
         assert app.focused is requests
-        for pages in (2, 3, 4):
+        pages = 1
+        while requests.more:  # G: to the last loaded row, which loads the next page
             await pilot.press("G")
+            pages += 1
             await ready(pilot, "requests", pages)
+            assert len(requests.rows_data) == min(pages * size, 349)
+        assert pages == -(-349 // size)
         assert len(requests.rows_data) == requests.row_count == 349
         assert not requests.more and requests.border_subtitle == "349 rows"
         times = [r[0] for r in requests.rows_data]
@@ -424,12 +431,13 @@ def test_r_reruns_triage_with_progress_and_reloads_the_queue(db, progress_log):
         await pilot.press("r")
         assert app.job is not None and app.job.name == "triage"
         await wait_for(pilot, lambda: _job_done(app), 60, "triage job to finish")
-        assert app.job.state == WorkerState.SUCCESS and app.job.result == "done"
+        assert app.job.state == WorkerState.SUCCESS, f"the job failed: {app.job.error!r}"
+        assert app.job.result == "done"
         await wait_for(pilot, lambda: not bar.has_class("-running"), 5, "task bar hidden")
         await wait_for(pilot, lambda: t.loads > loads, 5, "queue reloaded")
         assert t.row_count == 5
         assert app.inv.run().id == 2
-        assert any("Triage finished." in n.message for n in app._notifications)
+        assert any("Triage finished." in str(n.message) for n in app._notifications)
 
     drive(db, scenario)
     assert progress_log[0] == ("triage", 0.0, True)  # shown at once
@@ -439,42 +447,48 @@ def test_r_reruns_triage_with_progress_and_reloads_the_queue(db, progress_log):
     assert percents == sorted(percents)
 
 
-def _gate_triage(monkeypatch) -> None:
-    """Real triage, held at its first progress report until the job is cancelled (so Escape
-    always lands while it runs)."""
-    import farmhound.triage
+@pytest.fixture(scope="session")
+def big_store(tmp_path_factory) -> Path:
+    """A triaged store big enough (~100k requests, triage takes seconds) to cancel a re-run
+    while it works."""
+    from farmhound.config import load_config
+    from farmhound.sample import generate
+    from farmhound.triage import run_triage
+    from loaders.pipeline import ingest
 
-    real = farmhound.triage.run_triage
-
-    def gated(store, config, on_progress=None, cancel=None):
-        def progress(phase, done):
-            on_progress(phase, done)
-            assert cancel.wait(30), "the test never cancelled"
-
-        return real(store, config, progress, cancel)
-
-    monkeypatch.setattr(farmhound.triage, "run_triage", gated)
+    tmp = tmp_path_factory.mktemp("big")
+    generate(tmp / "logs", scale=8, seed=7)
+    store = Store(tmp / "big.db")
+    ingest(store, [str(tmp / "logs" / "requests.jsonl"), str(tmp / "logs" / "accounts.csv")], workers=False)
+    run_triage(store, load_config(None))
+    store.close()
+    return tmp / "big.db"
 
 
-def test_escape_on_the_queue_cancels_a_running_triage(db, monkeypatch):
-    _gate_triage(monkeypatch)
+def test_escape_on_the_queue_cancels_a_running_triage(big_store):
+    with sqlite3.connect(big_store) as conn:
+        clusters = conn.execute("SELECT count(*) FROM clusters").fetchone()[0]
+    assert clusters > 0
 
     async def scenario(app, pilot):
         t = await ready(pilot, "clusters")
         await pilot.press("r")
-        assert app.job.is_running
+        bar = app.screen.query_one(TaskBar)
+        label = lambda: str(bar.query_one("#task-label", Static).content)  # noqa: E731
+        await wait_for(pilot, lambda: re.match(r"triage: (templates|signals|linking)", label()), 30, "triage at work")
         await pilot.press("escape")
         await wait_for(pilot, lambda: _job_done(app), 30, "triage job to end")
-        assert app.job.state == WorkerState.SUCCESS and app.job.result == "cancelled"
-        await wait_for(pilot, lambda: not app.screen.query_one(TaskBar).has_class("-running"), 5, "task bar hidden")
-        assert any("Cancelled" in n.message for n in app._notifications)
+        assert app.job.state == WorkerState.SUCCESS, f"the job failed: {app.job.error!r}"
+        assert app.job.result == "cancelled"
+        await wait_for(pilot, lambda: not bar.has_class("-running"), 5, "task bar hidden")
+        assert any("Cancelled" in str(n.message) for n in app._notifications)
         assert isinstance(app.screen, TriageScreen)
-        await wait_for(pilot, lambda: t.row_count == 5 and not t._loading, 5, "queue still listed")
+        await wait_for(pilot, lambda: t.row_count > 0 and not t._loading, 5, "queue still listed")
         assert app.inv.run().id == 1  # the previous results stand
 
-    drive(db, scenario)
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM clusters").fetchone()[0] == 5
+    drive(big_store, scenario)
+    with sqlite3.connect(big_store) as conn:
+        assert conn.execute("SELECT count(*) FROM clusters").fetchone()[0] == clusters
         assert conn.execute("SELECT count(*) FROM triage_runs WHERE finished_at IS NOT NULL").fetchone()[0] == 1
 
 
@@ -485,7 +499,8 @@ def test_escape_right_after_r_leaves_a_consistent_store(db):
         t = await ready(pilot, "clusters")
         await pilot.press("r", "escape")
         await wait_for(pilot, lambda: _job_done(app), 60, "triage job to end")
-        assert app.job.state == WorkerState.SUCCESS and app.job.result in ("cancelled", "done")
+        assert app.job.state == WorkerState.SUCCESS, f"the job failed: {app.job.error!r}"
+        assert app.job.result in ("cancelled", "done")
         await wait_for(pilot, lambda: t.row_count == 5 and not t._loading, 5, "queue")
         assert isinstance(app.screen, TriageScreen)
 

@@ -11,6 +11,7 @@ Not here: SQL (`farmhound/store/`), detection (`farmhound/triage.py`), screen la
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,9 @@ class FarmhoundApp(App):
 
     async def on_mount(self) -> None:
         await self.push_screen(TriageScreen())  # mounted: its task bar can show the job
+        # Everything loaded so far lives as long as the app: out of the collector's way, so that
+        # its full passes over a big heap do not stall a keypress.
+        gc.freeze()
         if self.to_load:
             self.start_job(self.to_load)
         elif self.inv.run() is None and self.inv.page("sources").rows:

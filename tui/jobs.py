@@ -101,8 +101,8 @@ def run_job(db: str, paths: list[str], config_path: str | None, on_progress: Cal
     finally:
         stopper.stop()
         child.wait(10)
-    if stopper.terminated and outcome is None:
-        outcome = "cancelled"
+    if outcome is None and (stopper.terminated or stopper.interrupted):
+        outcome = "cancelled"  # stopped before it could say so (e.g. while still starting up)
     if outcome is None:
         err = (child.stderr.read() if child.stderr else "").strip().splitlines()
         outcome, detail = "error", f"the job stopped (exit code {child.returncode}): {err[-1] if err else ''}"
@@ -121,7 +121,8 @@ class _Stopper:
     def __init__(self, child: subprocess.Popen, cancelled: Callable[[], bool]):
         import threading
 
-        self.child, self.cancelled, self.terminated = child, cancelled, False
+        self.child, self.cancelled = child, cancelled
+        self.interrupted = self.terminated = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True, name="farmhound-job-stopper")
         self._thread.start()
@@ -129,6 +130,7 @@ class _Stopper:
     def _watch(self) -> None:
         while not self._done.wait(0.1):
             if self.cancelled():
+                self.interrupted = True
                 self.child.send_signal(signal.SIGINT)
                 if not self._done.wait(GRACE_SECONDS) and self.child.poll() is None:
                     self.terminated = True
@@ -140,4 +142,7 @@ class _Stopper:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # cancelled while still importing
+        _emit({"outcome": "cancelled"})

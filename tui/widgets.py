@@ -65,7 +65,7 @@ class PagedTable(DataTable):
 - **Enter** opens the row (an account, a cluster, a pivot on a value)
 - **s** sorts by the column under the cursor (again: reverse)
 - **/** filters: rows containing the text in any text column
-- More rows load as you scroll; the title says `100 of >100` until all are loaded.
+- More rows load as you scroll; the title says `60 of >60` until all are loaded.
 """
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
@@ -95,6 +95,12 @@ class PagedTable(DataTable):
             return self.table
 
     @dataclass
+    class FirstPage(Message):
+        """The table shows its first rows (screens start their slower panels after this)."""
+
+        table: PagedTable
+
+    @dataclass
     class FilterRequested(Message):
         table: PagedTable
 
@@ -104,7 +110,7 @@ class PagedTable(DataTable):
         generation: int
         append: bool
 
-    def __init__(self, fetch: Fetch | None = None, *, title: str = "", page_size: int = 100, **kwargs):
+    def __init__(self, fetch: Fetch | None = None, *, title: str = "", page_size: int = 60, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.fetch = fetch
         self.title = title
@@ -120,6 +126,8 @@ class PagedTable(DataTable):
         self._loading = False
 
     def on_mount(self) -> None:
+        # F1 shows the focused widget's help: the screen's, then how tables work.
+        self.HELP = f"{getattr(self.screen, 'HELP', '')}\n{type(self).HELP}"
         if self.fetch is not None:
             self.reload()
 
@@ -177,6 +185,8 @@ class PagedTable(DataTable):
         self._loading = False
         self.loads += 1
         self._status()
+        if self.loads == 1:
+            self.post_message(self.FirstPage(self))
 
     def _header(self, c: Column) -> Text:
         arrow = ""

@@ -28,6 +28,8 @@ class FarmScreen(Screen):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.loaded: set[str] = set()  # aggregate panels shown so far (tests and benchmarks wait on it)
+        self._first_rows = False  # aggregates wait for the first rows: they would compete for the 2 cores
+        self._pending: list[tuple] = []
 
     def compose(self) -> ComposeResult:
         # Not Textual's Header: its title watcher raises if the screen is popped while it mounts.
@@ -83,12 +85,27 @@ class FarmScreen(Screen):
         """Run `compute` (a store query) in a named thread worker, then `apply` its result on
         screen. A newer load of the same group replaces an older one."""
 
+        if not self._first_rows:
+            if not self._pending:
+                self.set_timer(0.3, self._start_pending)  # a screen whose tables show nothing quickly
+            self._pending.append((compute, apply, group))
+            return
+
         def job() -> None:
             result = compute()
             if not get_current_worker().is_cancelled:
                 self.app.call_from_thread(self._apply, apply, result)
 
         self.run_worker(job, name=group, group=group, thread=True, exclusive=True, exit_on_error=False)
+
+    def on_paged_table_first_page(self, message: PagedTable.FirstPage) -> None:
+        self._start_pending()
+
+    def _start_pending(self) -> None:
+        self._first_rows = True
+        pending, self._pending = self._pending, []
+        for compute, apply, group in pending:
+            self.load(compute, apply, group)
 
     def _apply(self, apply: Callable[[Any], None], result: Any) -> None:
         if self.is_attached:
