@@ -74,18 +74,38 @@ class FarmhoundApp(App):
         self.inv = Investigation(self.db)
         self.cancel_event = threading.Event()
         self.job: Worker | None = None
+        self._tidy = None
+        self._gc_threshold = gc.get_threshold()
 
     async def on_mount(self) -> None:
         await self.push_screen(TriageScreen())  # mounted: its task bar can show the job
-        # Everything loaded so far lives as long as the app: out of the collector's way, so that
-        # its full passes over a big heap do not stall a keypress.
+        # The collector's full passes over a big heap stall a keypress for 50-150 ms: everything
+        # loaded so far lives as long as the app (frozen, never scanned again), and full passes
+        # run when the screens have settled (`screen_changed`) instead of in the middle of a key.
         gc.freeze()
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], 1000)
         if self.to_load:
             self.start_job(self.to_load)
         elif self.inv.run() is None and self.inv.page("sources").rows:
             self.start_job([])
 
+    def screen_changed(self) -> None:
+        """A screen was opened or closed (FarmScreen calls this)."""
+        # Once the screens have settled, collect and freeze the heap: the collector's full passes
+        # then scan only what is new since, so one never stalls a keypress (Textual keeps render
+        # caches of closed screens alive for a while, and the heap grows).
+        if self._tidy is not None:
+            self._tidy.stop()
+        self._tidy = self.set_timer(0.25, self._tidy_heap)
+
+    def _tidy_heap(self) -> None:
+        gc.collect()
+        gc.freeze()
+
     def on_unmount(self) -> None:
+        gc.set_threshold(*self._gc_threshold)
+        gc.unfreeze()
         self.cancel_event.set()
         self.inv.close()
 

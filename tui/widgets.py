@@ -348,3 +348,52 @@ class TaskBar(Static):
 
     def finish(self) -> None:
         self.set_class(False, "-running")
+
+
+class KeyHints(Static):
+    """The footer: the keys that work here, as one line; click a key to use it.
+
+    Not Textual's Footer: that rebuilds one widget per key at every focus change, and (Textual
+    8.2) keeps each old one alive through its data binding, so the heap grows by the hundreds of
+    widgets and the collector's full passes stall keypresses for 100 ms and more."""
+
+    DEFAULT_CSS = """
+    KeyHints { dock: bottom; height: 1; background: $panel; color: $text-muted; }
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._spans: list[tuple[int, int, object, str]] = []  # (start, end, node, action)
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._changed)
+        self._render_hints()
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _changed(self, screen) -> None:
+        if self.is_attached and screen is self.screen:
+            self._render_hints()
+
+    def _render_hints(self) -> None:
+        text, spans, seen = Text(), [], set()
+        bindings = list(self.screen.active_bindings.values())
+        palette = [b for b in bindings if b.binding.key == self.app.COMMAND_PALETTE_BINDING]
+        for node, binding, enabled, _ in [b for b in bindings if b.binding.show and b not in palette] + palette:
+            if not enabled or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            start = len(text)
+            text.append(f" {self.app.get_key_display(binding)} ", style="bold reverse")
+            text.append(" ")
+            text.append(f"{binding.description or 'palette'} ")
+            spans.append((start, len(text), node, binding.action))
+        self._spans = spans
+        self.update(text)
+
+    async def on_click(self, event) -> None:
+        for start, end, node, action in self._spans:
+            if start <= event.x < end:
+                await self.app.run_action(action, node)
+                return

@@ -13,10 +13,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from tui.widgets import FilterBar, PagedTable
+from tui.widgets import FilterBar, KeyHints, PagedTable
 
 
 class FarmScreen(Screen):
@@ -30,6 +30,7 @@ class FarmScreen(Screen):
         self.loaded: set[str] = set()  # aggregate panels shown so far (tests and benchmarks wait on it)
         self._first_rows = False  # aggregates wait for the first rows: they would compete for the 2 cores
         self._pending: list[tuple] = []
+        self._deferred: dict[str, list[tuple]] = {}  # tab pane id -> (table, fetch) to show when opened
 
     def compose(self) -> ComposeResult:
         # Not Textual's Header: its title watcher raises if the screen is popped while it mounts.
@@ -39,13 +40,14 @@ class FarmScreen(Screen):
         filter_bar = FilterBar(id="filter")
         filter_bar.display = False
         yield filter_bar
-        yield Footer()
+        yield KeyHints()
 
     def body(self) -> ComposeResult:
         yield from ()
 
     def on_screen_resume(self) -> None:
         """Keys go to a table at once: the focused one, else the first visible one."""
+        self.app.screen_changed()
         if not isinstance(self.focused, PagedTable):
             self._focus_table()
 
@@ -57,9 +59,21 @@ class FarmScreen(Screen):
             tables.first().focus()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        for table, fetch in self._deferred.pop(event.pane.id or "", []):
+            table.show(fetch)
         tables = event.pane.query(PagedTable)
         if tables:
             tables.first().focus()
+
+    def show_table(self, table_id: str, fetch) -> None:
+        """Page `fetch` in a table now if it can be seen, else when its tab is first opened
+        (a screen opens faster when its hidden tabs load nothing)."""
+        table = self.query_one(f"#{table_id}", PagedTable)
+        pane = next((a for a in table.ancestors if isinstance(a, TabPane)), None)
+        if pane is None or self.query_one(TabbedContent).active == pane.id:
+            table.show(fetch)
+        else:
+            self._deferred.setdefault(pane.id or "", []).append((table, fetch))
 
     @property
     def inv(self):

@@ -92,14 +92,14 @@ class ClusterScreen(FarmScreen):
             (f"cluster {c.id}  ", "bold"), (c.level, LEVEL_STYLES.get(c.level, "")), f"  score {c.score:.1f}  ·  ",
             f"{c.size:,} accounts  ·  held together by {links}\n", ("families (capped): ", "dim"), families,
         ))  # fmt: skip
-        self.query_one("#score", PagedTable).show(local_fetch(REASON_COLUMNS, reason_rows(c.reasons)))
-        self.query_one("#members", PagedTable).show(listing_fetch(self.inv, "members", {"cluster": c.id}))
-        self.query_one("#shared", PagedTable).show(listing_fetch(self.inv, "cluster_shared", {"cluster": c.id}))
+        self.show_table("score", local_fetch(REASON_COLUMNS, reason_rows(c.reasons)))
+        self.show_table("members", listing_fetch(self.inv, "members", {"cluster": c.id}))
+        self.show_table("shared", listing_fetch(self.inv, "cluster_shared", {"cluster": c.id}))
         self.query_one("#cluster-timeline", Timeline).set_counts(*c.timeline)
         self.load(lambda: self.inv.cluster_templates(c.id), self._templates, "cluster-templates")
 
     def _templates(self, rows) -> None:
-        self.query_one("#templates", PagedTable).show(local_fetch(TEMPLATE_COLUMNS, rows))
+        self.show_table("templates", local_fetch(TEMPLATE_COLUMNS, rows))
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         row, table = message.row, message.table.id
