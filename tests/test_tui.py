@@ -161,6 +161,23 @@ def test_cluster_tabs_show_score_waterfall_shared_values_and_templates(db):
     drive(db, scenario)
 
 
+def test_number_keys_switch_tabs_and_a_hidden_tab_loads_when_opened(db):
+    async def scenario(app, pilot):
+        await open_cluster_screen(app, pilot, 1)
+        tabs = app.screen.query_one("#cluster-tabs", TabbedContent)
+        assert tabs.active == "tab-members"
+        assert table(app, "shared").loads == 0  # not loaded while hidden
+        await pilot.press("3")
+        await wait_for(pilot, lambda: tabs.active == "tab-shared", what="the Shared tab")
+        shared = await ready(pilot, "shared")
+        assert app.focused is shared and shared.row_count > 0
+        await pilot.press("1")
+        await wait_for(pilot, lambda: tabs.active == "tab-score", what="the Score tab")
+        assert (await ready(pilot, "score")).row_count > 0
+
+    drive(db, scenario)
+
+
 def test_enter_on_a_shared_value_pivots_with_a_breadcrumb(db):
     async def scenario(app, pilot):
         await open_cluster_screen(app, pilot, 3)

@@ -58,10 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(args.db)
     try:
         if args.load:
+            total = sum(Path(f).stat().st_size for f in args.load) or 1
+            files = {"current": None, "before": 0, "size": 0}  # bytes of the files loaded before this one
 
             def on_ingest(p) -> None:
+                if p.path != files["current"]:
+                    files["before"] += files["size"]
+                    files["current"], files["size"] = p.path, p.bytes_total
+                done = files["before"] + (p.bytes_done if p.phase == "loading" else 0)
                 name = Path(p.path).name if p.path else "indexes"
-                report(f"loading {name} ({p.phase}, {p.rows:,} rows)", p.bytes_done / max(p.bytes_total, 1) / 2)
+                report(f"loading {name} ({p.phase}, {p.rows:,} rows)", min(done / total, 1.0) / 2)
 
             ingest(store, args.load, on_progress=on_ingest)
         base = 0.5 if args.load else 0.0

@@ -26,7 +26,8 @@ class AccountScreen(FarmScreen):
 - **Shares**: every value this account has, most widely shared first; **Enter** pivots to all
   accounts with it. **Templates**: what it sends; Enter pivots on the template.
 - **Requests**: its requests, newest first, with the start of each prompt.
-- **c** opens its cluster; **Escape** goes back along the trail.
+- **1-4** switch tabs (Shares, Templates, Score, Requests); **c** opens its cluster; **Escape**
+  goes back along the trail.
 """
     BINDINGS = [Binding("c", "open_cluster", "Its cluster", id="open-cluster")]
     TITLE = "account"

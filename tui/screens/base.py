@@ -22,7 +22,10 @@ from tui.widgets import FilterBar, KeyHints, PagedTable
 class FarmScreen(Screen):
     """A workbench screen. Subclasses yield their body from `body()`."""
 
-    BINDINGS = [Binding("escape", "back", "Back", id="back")]
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"tab-{n}") for n in range(1, 5)),
+    ]
     HELP = ""
 
     def __init__(self, *args, **kwargs):
@@ -64,6 +67,14 @@ class FarmScreen(Screen):
         tables = event.pane.query(PagedTable)
         if tables:
             tables.first().focus()
+
+    def action_tab(self, n: int) -> None:
+        """Keys 1-4: the screen's nth tab."""
+        tabs = self.query(TabbedContent)
+        if tabs:
+            panes = list(tabs.first().query(TabPane))
+            if 0 < n <= len(panes):
+                tabs.first().active = panes[n - 1].id or ""
 
     def show_table(self, table_id: str, fetch) -> None:
         """Page `fetch` in a table now if it can be seen, else when its tab is first opened

@@ -56,7 +56,7 @@ class ClusterScreen(FarmScreen):
   negative points are legitimate-looking evidence.
 - **Members**: Enter opens an account. **Shared**: values two or more members share; Enter pivots
   to every account with that value. **Templates**: prompt templates the members send; Enter pivots.
-- **Tab / Shift+Tab** move between panels; **Escape** goes back.
+- **1-4** switch tabs (Score, Members, Shared, Templates); **Escape** goes back.
 """
 
     def __init__(self, cluster_id: int):
