@@ -48,10 +48,6 @@ def number(v: float | int | None, digits: int = 2) -> Text:
     return Text(f"{v:.{digits}f}", justify="right")
 
 
-def links(raw: str | None) -> str:
-    return ", ".join(f"{k} {v:,}" for k, v in json.loads(raw or "{}").items())
-
-
 def reasons(raw: str | None, top: int = 2) -> str:
     """The first `top` reasons of a score, short (`S16 shared attributes 1.62 (notice 0.3) +3.0`)."""
     items = [Reason(**r) for r in json.loads(raw or "[]")]

@@ -327,7 +327,6 @@ class Investigation:
         self.path = Path(path)
         self._pool: queue.LifoQueue[Store] = queue.LifoQueue()
         self._size = connections
-        self._open = 0
         with self._store():  # fail now, naming the file, if it is not a store
             pass
 
@@ -340,7 +339,6 @@ class Investigation:
             if store.schema_version < 3:
                 store.close()
                 raise StoreError(f"{self.path}: schema {store.schema_version}; open it with farmhound once to migrate")
-            self._open += 1
         try:
             yield store
         finally:
@@ -551,8 +549,9 @@ class Investigation:
             (cluster_id, limit),
         )
 
-    def quarantine_reasons(self) -> list[tuple[str, int]]:
-        return self._rows("SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC")
+    def quarantine_reasons(self, limit: int = 20) -> list[tuple[str, int]]:
+        with self._store() as s:
+            return s.quarantine_reasons(limit=limit)
 
 
 def member_set(cluster_id: int) -> tuple[str, dict]:

@@ -12,7 +12,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from farmhound.store.investigate import Column
 from tui.screens.base import FarmScreen
-from tui.text import LEVEL_STYLES, kind, lit
+from tui.text import LEVEL_STYLES
 from tui.widgets import PagedTable, Timeline, listing_fetch, local_fetch
 
 REASON_COLUMNS = (
@@ -111,7 +111,3 @@ class ClusterScreen(FarmScreen):
         elif table == "templates":
             self.app.open_pivot("template", str(row["template_id"]), trail)
 
-
-def describe(kind_name: str, value: str) -> Text:
-    """`IP prefix 1.2.3.0/24`, with the value shown literally."""
-    return Text.assemble((kind(kind_name) + " ", "dim"), lit(value, 80))
