@@ -315,6 +315,23 @@ def test_synchrony_high_for_lockstep_and_low_for_the_same_template_at_unrelated_
     assert lo.value < 0.15
 
 
+def test_synchrony_of_a_big_cluster_is_measured_on_a_sample_of_members_and_says_so():
+    rng = np.random.default_rng(6)
+    triggers = [T0 + d * DAY + int(rng.uniform(0, DAY)) for d in range(4) for _ in range(6)]
+    rows, accts = [], []
+    for i in range(10):
+        rows += stream(f"l{i}", sorted(t + int(rng.integers(-2 * MIN, 2 * MIN)) for t in triggers), template_id=3, family_id=3)
+        accts.append({"account_id": f"l{i}", "created_at": T0})
+    req, acc = frame(rows), accounts(accts)
+    base = baseline_stats(req, acc)
+    members = [f"l{i}" for i in range(10)]
+    whole = cluster_signals(members, req, acc, base)["S12"]
+    sample = cluster_signals(members, req, acc, base, {"sync_max_members": 4})["S12"]
+    assert "sampled" not in whole.detail and "(on 4 of 10 members, sampled)" in sample.detail
+    assert sample.value == pytest.approx(whole.value, abs=0.15)  # lockstep is lockstep in any sample
+    assert "6 pairs matched" in sample.detail  # the pairs of the 4 sampled members
+
+
 def test_synchrony_needs_several_days():
     req = frame(stream("a", [T0, T0 + H], template_id=1, family_id=1) + stream("b", [T0 + MIN], template_id=1, family_id=1))
     acc = accounts([{"account_id": "a", "created_at": T0}, {"account_id": "b", "created_at": T0}])

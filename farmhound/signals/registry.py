@@ -106,7 +106,8 @@ SIGNALS: dict[str, Signal] = {s.code: s for s in (
        "SynchroTrap within the cluster: actions (template family, time) match when another member used "
        "the same family within T_sim = 10 min; per day, pair Jaccard = matched / all actions of the pair, "
        "averaged over co-active pairs and days. Each action is compared with its 64 nearest same-family "
-       "neighbours in time (sorting, never all pairs).",
+       "neighbours in time (sorting, never all pairs); a cluster of more than 2,000 members is measured on "
+       "2,000 of them, sampled.",
        "members firing the same templates in lockstep", "a class in one lab session, a hackathon",
        "notice 0.5 -> 0.1 (strong 0.5): no sample farm is lockstep; staggered or load-balanced members "
        "score 0.10-0.30 (legitimate groups <= 0.012), a lockstep group ~1"),
@@ -155,6 +156,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "gap_max_hours": 6.0,  # S10/S13: inter-event gaps longer than this are between sessions, dropped
     "t_sim_minutes": 10.0,  # S12: two actions match within this
     "sync_neighbours": 64,  # S12: same-family neighbours in time compared per action
+    "sync_max_members": 2000,  # S12: a bigger cluster's synchrony is measured on this many members, sampled
     "handoff_minutes": 15.0,  # S13
     "abandon_days": 2.0,  # S14: stopped at least this long before the data ends
     "ramp_min": 0.2,  # S14: first active day at >= this share of the median active day
