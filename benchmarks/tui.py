@@ -14,7 +14,8 @@ p50 / p95 / max per interaction:
 - opening each screen (cluster: the largest; account; templates; sources), first rows and complete;
 - a pivot on each kind of value (an account's IP prefix, card BIN, payment, user agent, email
   domain, template), first rows and facets;
-- a filter keystroke in a 10k-row table; paging past the loaded rows; a sort.
+- a filter keystroke in a 10k-row table; paging past the loaded rows; a sort;
+- a pivot while triage re-runs on the same store (unless --no-triage-run).
 Each time runs from the key (sent as the terminal sends it) to the first painted frame that shows
 the result. Screens are opened 0.4 s apart (the app tidies its heap when screens settle; back-to-
 back opens would measure a pace no analyst keeps).
@@ -125,13 +126,36 @@ async def measure_open(pilot, timer: Timer, name: str, open_screen, tables: tupl
     await asyncio.sleep(THINK)
 
 
-async def interactions(db: Path, repeat: int, timer: Timer) -> None:
+async def type_filter(pilot, table, timer: Timer, label: str, text: str = "acct_1") -> None:
+    """Open the filter, type `text` (timing each keystroke), clear it."""
+    app = pilot.app
+    send_key(app, "slash", "/")
+    await until(pilot, lambda: app.focused is not None and app.focused.id == "filter")
+    await painted(pilot)
+    for ch in text:
+        before = table.loads
+        t0 = time.perf_counter()
+        send_key(app, "underscore" if ch == "_" else ch, ch)
+        await until(pilot, lambda b=before: table.loads > b)
+        await painted(pilot)
+        timer.add(label, time.perf_counter() - t0)
+    send_key(app, "escape")
+    await until(pilot, lambda: not table.search and not table._loading and app.focused is table)
+    await painted(pilot)
+
+
+async def interactions(db: Path, repeat: int, timer: Timer, during_triage: bool) -> None:
     from farmhound.store.investigate import Investigation
     from tui.app import FarmhoundApp
 
     inv = Investigation(db)
-    big, _, _, size, *_ = inv.page("clusters", sort="size", limit=1).rows[0]
-    member = inv.page("members", {"cluster": big}, limit=1).rows[0][0]
+    biggest = inv.page("clusters", sort="size", limit=1).rows
+    big, size = (biggest[0][0], biggest[0][3]) if biggest else (None, 0)
+    if big is not None:
+        member = inv.page("members", {"cluster": big}, limit=1).rows[0][0]
+    else:  # a store without clusters (the ingest benchmark's): its most-shared account
+        member = inv.page("pivot", {"kind": "ip_prefix", "value": inv.page("shared", {"account": inv.find_accounts("")[0]},
+                          limit=1).rows[0][3]}, limit=1).rows[0][0]  # fmt: skip
     values = {k: v for _, _, k, v, *_ in inv.page("shared", {"account": member}, limit=200).rows}
     pivots = [(k, values[k]) for k in ("ip_prefix", "card_bin", "payment_fingerprint", "user_agent", "email_domain",
                                        "template") if k in values]  # fmt: skip
@@ -140,8 +164,9 @@ async def interactions(db: Path, repeat: int, timer: Timer) -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: len(app.screen_stack) > 1 and tables_loaded(app.screen, "clusters"))
         for _ in range(repeat):
-            await measure_open(pilot, timer, f"cluster screen (largest: {size:,} accounts)", lambda: app.open_cluster(big),
-                               ("members",), {"_templates"})  # fmt: skip
+            if big is not None:
+                await measure_open(pilot, timer, f"cluster screen (largest: {size:,} accounts)",
+                                   lambda: app.open_cluster(big), ("members",), {"_templates"})  # fmt: skip
             await measure_open(pilot, timer, "account screen", lambda: app.open_account(member),
                                ("shares",), {"_hours", "_days"})  # fmt: skip
             await measure_open(pilot, timer, "templates screen", app.action_open_templates, ("templates",), set())
@@ -151,26 +176,19 @@ async def interactions(db: Path, repeat: int, timer: Timer) -> None:
                 await measure_open(pilot, timer, f"pivot on {kind}", lambda k=kind, v=value: app.open_pivot(k, v),
                                    ("accounts",), {"_levels", "_facets"})  # fmt: skip
 
-        # In the largest cluster's member list (10k rows): filter keystrokes, paging, sorting.
-        app.open_cluster(big)
-        await until(pilot, lambda: tables_loaded(app.screen, "members"))
-        table = app.screen.query_one("#members")
+        # A long list (the largest cluster's members, else the templates): filtering, paging, sorting.
+        if big is not None:
+            app.open_cluster(big)
+            await until(pilot, lambda: tables_loaded(app.screen, "members"))
+            table, rows = app.screen.query_one("#members"), f"{size:,}-row table"
+        else:
+            app.action_open_templates()
+            await until(pilot, lambda: tables_loaded(app.screen, "templates"))
+            table, rows = app.screen.query_one("#templates"), "templates table"
         table.focus()
         await until(pilot, lambda: app.focused is table)
         for _ in range(repeat):
-            send_key(app, "slash", "/")
-            await until(pilot, lambda: app.focused is not None and app.focused.id == "filter")
-            await painted(pilot)
-            for ch in "acct_1":
-                before = table.loads
-                t0 = time.perf_counter()
-                send_key(app, "underscore" if ch == "_" else ch, ch)
-                await until(pilot, lambda b=before: table.loads > b)
-                await painted(pilot)
-                timer.add(f"filter keystroke ({size:,}-row table)", time.perf_counter() - t0)
-            send_key(app, "escape")
-            await until(pilot, lambda: not table.search and not table._loading and app.focused is table)
-            await painted(pilot)
+            await type_filter(pilot, table, timer, f"filter keystroke ({rows})", "acct_1" if big is not None else "the")
             for _ in range(3):
                 n = len(table.rows_data)
                 t0 = time.perf_counter()
@@ -185,7 +203,19 @@ async def interactions(db: Path, repeat: int, timer: Timer) -> None:
             send_key(app, "s")
             await until(pilot, lambda b=before: table.loads > b)
             await painted(pilot)
-            timer.add(f"sort ({size:,}-row table)", time.perf_counter() - t0)
+            timer.add(f"sort ({rows})", time.perf_counter() - t0)
+
+        if not during_triage:
+            return
+        # While triage re-runs (in its child process; the results it writes are the same).
+        await app.pop_screen()
+        app.action_rerun()
+        await until(pilot, lambda: app.job is not None and app.job.is_running)
+        kind, value = pivots[0]
+        while app.job.is_running:
+            await measure_open(pilot, timer, f"pivot on {kind}, while triage runs",
+                               lambda: app.open_pivot(kind, value), ("accounts",), {"_levels", "_facets"})  # fmt: skip
+        print(f"triage re-run: {app.job.result}", flush=True)
 
 
 def startup(db: Path, repeat: int, timer: Timer) -> None:
@@ -200,6 +230,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", type=Path, default=DEFAULT_DB)
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--no-triage-run", action="store_true", help="skip the measurements while triage re-runs")
     args = ap.parse_args()
     if not args.db.exists():
         DATA.mkdir(exist_ok=True)
@@ -212,7 +243,7 @@ def main() -> None:
     print(f"{args.db}: {n_req:,} requests, {n_acc:,} accounts")
     timer = Timer()
     startup(args.db, min(args.repeat, 10), timer)
-    asyncio.run(interactions(args.db, args.repeat, timer))
+    asyncio.run(interactions(args.db, args.repeat, timer, not args.no_triage_run))
     timer.report()
 
 

@@ -193,8 +193,8 @@ def test_levels_count_every_account_of_the_set(inv):
 
 
 @pytest.mark.parametrize("cluster", [1, 3, 5])
-def test_timeline_counts_sum_to_the_members_requests(inv, sql, cluster):
-    counts, first, last = inv.timeline(*member_set(cluster), buckets=60)
+def test_a_clusters_stored_timeline_counts_its_members_requests(inv, sql, cluster):
+    counts, first, last = inv.cluster(cluster).timeline
     n, lo, hi = sql.execute(
         "SELECT count(r.ts), min(r.ts), max(r.ts) FROM requests r JOIN account_scores s "
         "ON s.account_id = r.account_id WHERE s.cluster_id = ?", (cluster,)).fetchone()  # fmt: skip
@@ -203,8 +203,10 @@ def test_timeline_counts_sum_to_the_members_requests(inv, sql, cluster):
     assert (first, last) == (lo, hi)
 
 
-def test_timeline_of_an_account_without_requests_is_empty(inv):
-    assert inv.timeline("SELECT 'nobody' AS account_id", {}) == ([], None, None)
+def test_an_accounts_days_run_from_its_first_to_its_last_day(inv, sql):
+    counts, first, last = inv.days("acct_hostile_1")
+    assert sum(counts) == 12 and len(counts) == (last // 86_400_000) - (first // 86_400_000) + 1
+    assert inv.days("nobody") == ([], None, None)
 
 
 # -- single objects -----------------------------------------------------------------------------

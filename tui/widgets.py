@@ -61,7 +61,7 @@ class PagedTable(DataTable):
 
     HELP = """
 ## Table
-- **↑ ↓ / j k** move, **g / G** first / last loaded row, **PgUp / PgDn** page
+- **↑ ↓ ← → / j k h l** move, **g / G** first / last loaded row, **PgUp / PgDn** page
 - **Enter** opens the row (an account, a cluster, a pivot on a value)
 - **s** sorts by the column under the cursor (again: reverse)
 - **/** filters: rows containing the text in any text column
@@ -70,6 +70,8 @@ class PagedTable(DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        Binding("h", "cursor_left", "Left", show=False),
+        Binding("l", "cursor_right", "Right", show=False),
         Binding("g", "scroll_top", "First", show=False),
         Binding("G", "scroll_bottom", "Last", show=False),
         Binding("s", "sort", "Sort", id="sort"),

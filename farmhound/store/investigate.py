@@ -510,26 +510,6 @@ class Investigation:
         )
         return dict(rows)
 
-    def timeline(self, accounts_sql: str, params: dict, buckets: int = 60) -> tuple[list[int], int | None, int | None]:
-        """Requests of a set of accounts over time, in `buckets` equal slices of their span.
-        Returns (counts, first ts, last ts)."""
-        first, last = self._rows(
-            f"SELECT min(r.ts), max(r.ts) FROM ({accounts_sql}) m JOIN requests r ON r.account_id = m.account_id",
-            params,
-        )[0]
-        if first is None:
-            return [], None, None
-        width = max((last - first) // buckets + 1, 1)
-        rows = self._rows(
-            f"SELECT (r.ts - :_first) / :_width, count(*) FROM ({accounts_sql}) m "
-            "JOIN requests r ON r.account_id = m.account_id WHERE r.ts IS NOT NULL GROUP BY 1",
-            dict(params, _first=first, _width=width),
-        )
-        counts = [0] * buckets
-        for k, n in rows:
-            counts[min(int(k), buckets - 1)] += n
-        return counts, first, last
-
     def hours(self, account_id: str) -> list[int]:
         """An account's requests by hour of day (UTC), 24 counts."""
         counts = [0] * 24
@@ -539,6 +519,22 @@ class Investigation:
         ):
             counts[int(h)] = n
         return counts
+
+    def days(self, account_id: str) -> tuple[list[int], int | None, int | None]:
+        """An account's requests per UTC day, from its first day to its last (zeros included).
+        Returns (counts, first ts, last ts)."""
+        rows = self._rows(
+            "SELECT ts / 86400000, count(*), min(ts), max(ts) FROM requests WHERE account_id = ? AND ts IS NOT NULL "
+            "GROUP BY 1 ORDER BY 1",
+            (account_id,),
+        )
+        if not rows:
+            return [], None, None
+        d0 = rows[0][0]
+        counts = [0] * (rows[-1][0] - d0 + 1)
+        for d, n, _, _ in rows:
+            counts[d - d0] = n
+        return counts, rows[0][2], rows[-1][3]
 
     def cluster_templates(self, cluster_id: int, limit: int = 100) -> list[tuple]:
         """(template id, members using it, requests, pattern) of a cluster, most used first."""

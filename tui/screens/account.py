@@ -43,7 +43,7 @@ class AccountScreen(FarmScreen):
         yield Static(id="profile")
         with Horizontal(id="activity"):
             yield Timeline("Requests by hour of day (UTC)", id="hours")
-            yield Timeline("Requests over time", id="days")
+            yield Timeline("Requests per day (UTC)", id="days")
         with TabbedContent(id="account-tabs"):
             with TabPane("Shares", id="tab-shares"):
                 yield PagedTable(id="shares", title="Everything it shares")
@@ -86,9 +86,8 @@ class AccountScreen(FarmScreen):
         self.show_table("templates", listing_fetch(self.inv, "account_templates", acc))
         self.show_table("requests", listing_fetch(self.inv, "requests", acc))
         self.show_table("score", local_fetch(REASON_COLUMNS, reason_rows(p.reasons)))
-        set_sql = ("SELECT :account AS account_id", acc)
         self.load(lambda: self.inv.hours(p.account_id), self._hours, "account-hours")
-        self.load(lambda: self.inv.timeline(*set_sql), self._days, "account-days")
+        self.load(lambda: self.inv.days(p.account_id), self._days, "account-days")
 
     def _hours(self, counts) -> None:
         self.query_one("#hours", Timeline).set_counts(counts, axis="00h → 23h")
