@@ -168,7 +168,7 @@ async def interactions(db: Path, repeat: int, timer: Timer, during_triage: bool)
                 await measure_open(pilot, timer, f"cluster screen (largest: {size:,} accounts)",
                                    lambda: app.open_cluster(big), ("members",), {"_templates"})  # fmt: skip
             await measure_open(pilot, timer, "account screen", lambda: app.open_account(member),
-                               ("shares",), {"_hours", "_days"})  # fmt: skip
+                               ("shares",), {"_profile", "_hours", "_days"})  # fmt: skip
             await measure_open(pilot, timer, "templates screen", app.action_open_templates, ("templates",), set())
             await measure_open(pilot, timer, "sources screen", app.action_open_sources, ("sources", "quarantine"),
                                {"_reasons"})  # fmt: skip

@@ -24,9 +24,12 @@ def _escape(m: re.Match) -> str:
     return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
 
-def visible(text: object, limit: int | None = None) -> str:
-    """`text` with every invisible or terminal-controlling character shown as an escape."""
+def visible(text: object, limit: int | None = None, newlines: bool = False) -> str:
+    """`text` with every invisible or terminal-controlling character shown as an escape; with
+    `newlines`, line feeds stay line feeds (for text shown on several lines of a `Text`)."""
     s = "" if text is None else str(text)
     if limit is not None and len(s) > limit:
         s = s[: limit - 1] + "…"
+    if newlines:
+        return "\n".join(_UNSAFE.sub(_escape, line) for line in s.split("\n"))
     return _UNSAFE.sub(_escape, s)

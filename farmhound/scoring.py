@@ -12,6 +12,7 @@ Not here: computing the signal values (`farmhound/signals/`), the clusters (`lin
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 
 LEVELS = ("low", "medium", "high", "critical")
@@ -36,6 +37,11 @@ class Reason:
         if isinstance(self.value, float):
             d["value"] = round(self.value, 4)
         return d
+
+    @staticmethod
+    def parse(raw: str | None) -> list[Reason]:
+        """Reasons from the JSON list the store keeps (the inverse of `to_json`)."""
+        return [Reason(**r) for r in json.loads(raw or "[]")]
 
     def text(self, detail: bool = True) -> str:
         """`S12 synchrony 0.71 (notice 0.5) +3.0: 47 accounts ...`; without the detail, the first part."""

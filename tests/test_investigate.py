@@ -9,7 +9,9 @@ import sqlite3
 import pytest
 from tui_waiting import HOSTILE_ACCOUNTS, HOSTILE_EMAIL, HOSTILE_UA, copy_store
 
-from farmhound.store.investigate import LISTINGS, Investigation, like_pattern, member_set, pivot_set
+from farmhound.store import Store
+from farmhound.store.investigate import Investigation, member_set, pivot_set
+from farmhound.store.listings import LISTINGS, like_pattern
 
 BIG_ACCOUNT = "acct_85e46914"  # 349 requests: the one listing of tui.db with several pages
 
@@ -252,3 +254,44 @@ def test_quarantine_listing_and_reasons(inv):
     rows = _all(inv, "quarantine")
     assert len(rows) == 1 and "\x1b[5m" in rows[0][4]
     assert _all(inv, "quarantine", {"source": 2}) == []
+
+
+def test_the_attribute_column_is_searched_by_what_it_shows(inv):
+    rows = inv.page("shared", {"account": "acct_hostile_1"}, search="card BIN").rows
+    assert [r[2] for r in rows] == ["card_bin"]
+
+
+def test_the_read_path_cannot_write(inv):
+    with inv._store() as s, pytest.raises(sqlite3.OperationalError, match="readonly"):
+        s.conn.execute("DELETE FROM clusters")
+
+
+def test_a_schema_2_store_loses_its_old_results_so_triage_rebuilds_them(db):
+    s = Store(db)  # make it look like a store triaged by schema 2
+    for sql in (
+        "DROP TABLE account_values",
+        "DROP TABLE cluster_values",
+        "DROP INDEX idx_templates_spread",
+        "ALTER TABLE templates DROP COLUMN family_accounts",
+        "DROP INDEX idx_clusters_score",
+        "ALTER TABLE clusters DROP COLUMN timeline",
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+    ):
+        s.conn.execute(sql)
+    s.close()
+    s = Store(db)
+    assert s.schema_version == 3
+    assert s.conn.execute("SELECT count(*) FROM triage_runs").fetchone()[0] == 0
+    assert s.conn.execute("SELECT count(*) FROM clusters").fetchone()[0] == 0
+    assert s.request_count() > 0  # the loaded data stays
+    s.close()
+    assert Investigation(db).run() is None  # so `farmhound tui` runs triage on open
+
+
+def test_local_rows_sort_with_missing_values_last_both_ways():
+    from farmhound.store.listings import Column
+    from tui.widgets import local_fetch
+
+    fetch = local_fetch([Column("v", "v", "", "float")], [(2.0,), (None,), (5.0,), (1.0,)])
+    assert [r[0] for r in fetch(0, 10, "", "v", True).rows] == [5.0, 2.0, 1.0, None]
+    assert [r[0] for r in fetch(0, 10, "", "v", False).rows] == [1.0, 2.0, 5.0, None]

@@ -375,19 +375,27 @@ def test_filter_enter_keeps_the_filter(db):
     drive(db, scenario)
 
 
-def test_s_sorts_by_the_cursor_column_and_again_reverses(db):
+def test_greater_than_picks_the_sort_column_and_s_sorts_by_it_then_reverses(db):
     async def scenario(app, pilot):
         t = await ready(pilot, "clusters")
-        ids = lambda: [t.row(i)["id"] for i in range(t.row_count)]  # noqa: E731
-        assert t.cursor_column == 0  # the "#" column
+        column = lambda name: [t.row(i)[name] for i in range(t.row_count)]  # noqa: E731
+        assert t.sort_column == 0  # "#"
         await pilot.press("s")
         await ready(pilot, "clusters", 2)
-        assert ids() == [5, 4, 3, 2, 1]
-        assert str(t.columns["id"].label).endswith("↓")
+        assert column("id") == [5, 4, 3, 2, 1] and str(t.columns["id"].label).endswith("↓")
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")  # "#", level, score, accounts
+        assert t.columns_spec[t.sort_column].name == "size"
+        assert t.columns["size"].label.spans  # the picked column is marked (underlined)
         await pilot.press("s")
         await ready(pilot, "clusters", 3)
-        assert ids() == [1, 2, 3, 4, 5]
-        assert str(t.columns["id"].label).endswith("↑")
+        sizes = column("size")
+        assert sizes == sorted(sizes, reverse=True)  # not the score order: 104, 24, 30, 3, 40
+        assert str(t.columns["size"].label).endswith("↓") and not str(t.columns["id"].label).strip().endswith("↓")
+        await pilot.press("s")
+        await ready(pilot, "clusters", 4)
+        assert column("size") == sorted(sizes) and str(t.columns["size"].label).endswith("↑")
+        await pilot.press("less_than_sign")
+        assert t.columns_spec[t.sort_column].name == "score"
 
     drive(db, scenario)
 
@@ -462,6 +470,58 @@ def test_r_reruns_triage_with_progress_and_reloads_the_queue(db, progress_log):
     assert any(label.startswith("triage: ") for label, _, _ in progress_log)  # phases reported
     percents = [p for _, p, _ in progress_log]
     assert percents == sorted(percents)
+
+
+def test_a_rerun_closes_screens_that_showed_the_previous_results(db):
+    async def scenario(app, pilot):
+        await ready(pilot, "clusters")
+        await open_cluster_screen(app, pilot, 3)
+        app.action_rerun()
+        assert app.screen.query_one(TaskBar).has_class("-running")  # the job shows on every screen
+        await wait_for(pilot, lambda: _job_done(app), 60, "triage job to finish")
+        await wait_for(pilot, lambda: isinstance(app.screen, TriageScreen), 5, "back on the queue")
+        assert len(app.screen_stack) == 2
+        assert any("1 open screen(s) closed" in str(n.message) for n in app._notifications)
+
+    drive(db, scenario)
+
+
+def test_a_screen_asked_for_three_times_in_a_row_opens_once(db):
+    async def scenario(app, pilot):
+        await ready(pilot, "clusters")
+        for _ in range(3):  # what keys repeated faster than a screen mounts ask for
+            app.open_cluster(1)
+        await on_screen(pilot, ClusterScreen)
+        await ready(pilot, "members")
+        assert sum(isinstance(s, ClusterScreen) for s in app.screen_stack) == 1
+
+    drive(db, scenario)
+
+
+def test_notifications_show_markup_and_escapes_literally(db):
+    async def scenario(app, pilot):
+        await ready(pilot, "clusters")
+        app.say("triage failed: [/evil] [@click=app.quit]x[/] \x1b]0;title\x07")
+        await pilot.pause()
+        message = str(list(app._notifications)[-1].message)
+        assert "[/evil] [@click=app.quit]x[/] \\x1b]0;title\\x07" in message
+        assert app.is_running  # a closing tag with no opening one did not crash the app
+
+    drive(db, scenario)
+
+
+def test_an_empty_store_says_how_to_load_and_r_does_not_start_a_job(tmp_path):
+    empty = tmp_path / "empty.db"
+    Store(empty).close()
+
+    async def scenario(app, pilot):
+        await on_screen(pilot, TriageScreen)
+        await wait_for(pilot, lambda: "holds no requests" in static_text(app, "run-summary"), 5, "hint")
+        await pilot.press("r")
+        assert app.job is None
+        assert any("holds no requests" in str(n.message) for n in app._notifications)
+
+    drive(empty, scenario)
 
 
 @pytest.fixture(scope="session")
@@ -569,6 +629,8 @@ def test_f1_toggles_the_help_panel(db):
         assert not app.screen.query(HelpPanel)
         await pilot.press("f1")
         await wait_for(pilot, lambda: app.screen.query(HelpPanel), 5, "help panel shown")
+        help_text = app.focused.HELP  # what the panel shows: the focused table's help, the screen's first
+        assert help_text.index("## Triage queue") < help_text.index("## Table")
         await pilot.press("f1")
         await wait_for(pilot, lambda: not app.screen.query(HelpPanel), 5, "help panel hidden")
 
@@ -640,7 +702,7 @@ def test_hostile_account_is_shown_literally(db):
         await ready(pilot, "clusters")
         app.open_account("acct_hostile_1")
         await on_screen(pilot, AccountScreen)
-        await panels(pilot, "_hours", "_days")
+        await panels(pilot, "_profile", "_hours", "_days")
         shares = await ready(pilot, "shares")
         profile = static_text(app, "profile")
         assert "[bold red]boss[/]\\x1b[2J0@evil.example" in profile
@@ -752,6 +814,6 @@ def test_snapshot_hostile_account(db, utc, snap_compare):
         await ready(pilot, "clusters")
         pilot.app.open_account("acct_hostile_1", [("cluster", "5")])
         await on_screen(pilot, AccountScreen)
-        await _settle(pilot, "shares", panels_=("_hours", "_days"))
+        await _settle(pilot, "shares", panels_=("_profile", "_hours", "_days"))
 
     assert snap_compare(FarmhoundApp(db), terminal_size=SIZE, run_before=run_before)

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
+from farmhound.safe import visible
 from farmhound.store.investigate import Investigation
 from tui.commands import FarmCommands
 from tui.jobs import run_job
@@ -43,13 +44,6 @@ class JobProgressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, JobProgressed)
-
-
-@dataclass
-class JobFinished(Message):
-    """The job committed new results (or stopped): screens reload from the store."""
-
-    outcome: str  # done | cancelled
 
 
 class FarmhoundApp(App):
@@ -112,19 +106,26 @@ class FarmhoundApp(App):
     # -- opening screens (the screens and the command palette call these) -----------------------
 
     def open_cluster(self, cluster_id: int) -> None:
-        self.push_screen(ClusterScreen(cluster_id))
+        self._open(ClusterScreen(cluster_id))
 
     def open_account(self, account_id: str, trail: list[tuple[str, str]] | None = None) -> None:
-        self.push_screen(AccountScreen(account_id, trail))
+        self._open(AccountScreen(account_id, trail))
 
     def open_pivot(self, kind: str, value: str, trail: list[tuple[str, str]] | None = None) -> None:
-        self.push_screen(PivotScreen(kind, value, trail))
+        self._open(PivotScreen(kind, value, trail))
 
     def action_open_templates(self) -> None:
-        self.push_screen(TemplatesScreen())
+        self._open(TemplatesScreen())
 
     def action_open_sources(self) -> None:
-        self.push_screen(SourcesScreen())
+        self._open(SourcesScreen())
+
+    def _open(self, screen: FarmScreen) -> None:
+        # A repeated key (Enter Enter) would stack the same screen twice: the second is ignored.
+        top = self.screen_stack[-1]
+        if type(top) is type(screen) and getattr(top, "target", None) == getattr(screen, "target", None):
+            return
+        self.push_screen(screen)
 
     def action_open_triage(self) -> None:
         while len(self.screen_stack) > 2:
@@ -139,23 +140,42 @@ class FarmhoundApp(App):
     # -- the job: load (first run) and triage ----------------------------------------------------
 
     def action_rerun(self) -> None:
+        if not self.inv.request_count():
+            self.say(f"The store holds no requests: load some first (farmhound ingest FILES --db {self.db}).",
+                     severity="warning")  # fmt: skip
+            return
         self.start_job([])
 
+    def say(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
+        """A notification whose text is shown literally (it may quote a file name or a value)."""
+        self.notify(visible(message, 500), severity=severity, markup=False,  # type: ignore[arg-type]
+                    **({"timeout": timeout} if timeout else {}))  # fmt: skip
+
+    @property
+    def job_running(self) -> bool:
+        return self.job is not None and self.job.is_running
+
     def start_job(self, paths: list[Path]) -> None:
-        if self.job is not None and self.job.is_running:
-            self.notify("A job is already running (Escape cancels it).", severity="warning")
+        if self.job_running:
+            self.say("A job is already running (Escape cancels it).", severity="warning")
             return
         self.cancel_event = threading.Event()
-        self._task_bar().start("loading the sample logs" if paths else "triage")
+        self.job_label, self.job_fraction = ("loading the sample logs" if paths else "triage"), 0.0
         self.job = self._run_job(paths, self.cancel_event)
+        self._show_job()
 
     def cancel_job(self) -> None:
-        if self.job is not None and self.job.is_running:
+        if self.job_running:
             self.cancel_event.set()
-            self.notify("Cancelling…")
+            self.say("Cancelling…")
 
-    def _task_bar(self) -> TaskBar:
-        return self.screen_stack[1].query_one(TaskBar) if len(self.screen_stack) > 1 else self.screen.query_one(TaskBar)
+    def _show_job(self) -> None:
+        """The job's state on the current screen's task bar (each screen has one)."""
+        for bar in self.screen.query(TaskBar):
+            if self.job_running:
+                bar.report(self.job_label, self.job_fraction)
+            else:
+                bar.finish()
 
     @work(thread=True, exclusive=True, group="job", name="triage", exit_on_error=False, description="ingest and triage")
     def _run_job(self, paths: list[Path], cancel: threading.Event) -> str:
@@ -166,22 +186,27 @@ class FarmhoundApp(App):
 
     @on(JobProgressed)
     def _job_progressed(self, message: JobProgressed) -> None:
-        self._task_bar().report(message.label, message.fraction)
+        self.job_label, self.job_fraction = message.label, message.fraction
+        self._show_job()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure is reported here, loudly; the job's end reloads the screens."""
         worker = event.worker
         if event.state == WorkerState.ERROR:
-            self.notify(f"{worker.name or worker.description} failed: {worker.error}", severity="error", timeout=30)
+            self.say(f"{worker.name or worker.description} failed: {worker.error}", severity="error", timeout=30)
         if worker is not self.job or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
-        self._task_bar().finish()
+        self._show_job()
         outcome = worker.result if event.state == WorkerState.SUCCESS else "failed"
         if outcome == "cancelled":
-            self.notify("Cancelled: the previous results are unchanged.")
-        elif outcome == "done":
-            self.notify("Triage finished.")
-        for screen in self.screen_stack:
-            if isinstance(screen, FarmScreen):
-                screen.reload()
-        self.post_message(JobFinished(outcome))
+            self.say("Cancelled: the previous results are unchanged.")
+        if outcome != "done":
+            return
+        # Cluster and template ids are renumbered by each run: screens showing the old ones close.
+        closed = len(self.screen_stack) - 2
+        self.action_open_triage()
+        self.screen_stack[1].reload()
+        self.say(
+            "Triage finished."
+            + (f" {closed} open screen(s) closed: they showed the previous results." if closed > 0 else "")
+        )

@@ -19,6 +19,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             last = now
             _emit({"progress": [label, round(fraction, 4)]})
 
-    store = Store(args.db)
+    store = None
     try:
+        store = Store(args.db)
         if args.load:
             total = sum(Path(f).stat().st_size for f in args.load) or 1
             files = {"current": None, "before": 0, "size": 0}  # bytes of the files loaded before this one
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # reported to the analyst by the app, loudly
         _emit({"outcome": "error", "detail": f"{type(exc).__name__}: {exc}"})
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     return 0
 
 
@@ -93,25 +96,35 @@ def run_job(db: str, paths: list[str], config_path: str | None, on_progress: Cal
     cmd = [sys.executable, "-m", "tui.jobs", _abs(db), *(["--config", _abs(config_path)] if config_path else [])]
     cmd += ["--load", *map(_abs, paths)] if paths else []
     root = str(Path(__file__).resolve().parent.parent)
-    child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, cwd=root, start_new_session=True)  # fmt: skip
-    outcome, detail = None, None
-    stopper = _Stopper(child, cancelled)
-    try:
-        for line in child.stdout:  # type: ignore[union-attr]
-            msg = json.loads(line)
-            if "progress" in msg:
-                on_progress(*msg["progress"])
-            else:
-                outcome, detail = msg["outcome"], msg.get("detail")
-    finally:
-        stopper.stop()
-        child.wait(10)
-    if outcome is None and (stopper.terminated or stopper.interrupted):
-        outcome = "cancelled"  # stopped before it could say so (e.g. while still starting up)
-    if outcome is None:
-        err = (child.stderr.read() if child.stderr else "").strip().splitlines()
-        outcome, detail = "error", f"the job stopped (exit code {child.returncode}): {err[-1] if err else ''}"
+    # stderr goes to a file: a pipe nobody reads while the job runs could fill and stall it.
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors:
+        child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+                                 text=True, cwd=root, start_new_session=True)  # fmt: skip
+        outcome, detail = None, None
+        stopper = _Stopper(child, cancelled)
+        try:
+            for line in child.stdout:  # type: ignore[union-attr]
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue  # not ours (a library printed to stdout)
+                if "progress" in msg:
+                    on_progress(*msg["progress"])
+                else:
+                    outcome, detail = msg["outcome"], msg.get("detail")
+        finally:
+            stopper.stop()
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()  # never leave a job behind (its writes are transactional)
+                child.wait()
+        if outcome is None and (stopper.terminated or stopper.interrupted):
+            outcome = "cancelled"  # stopped before it could say so (e.g. while still starting up)
+        if outcome is None:
+            errors.seek(0)
+            err = errors.read().strip().splitlines()
+            outcome, detail = "error", f"the job stopped (exit code {child.returncode}): {err[-1] if err else ''}"
     if outcome == "error":
         raise RuntimeError(detail)
     return outcome

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from farmhound.safe import visible
 from farmhound.scoring import Reason
-from farmhound.store.investigate import KINDS
+from farmhound.store.listings import KINDS
 
 LEVEL_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
 
@@ -50,8 +50,7 @@ def number(v: float | int | None, digits: int = 2) -> Text:
 
 def reasons(raw: str | None, top: int = 2) -> str:
     """The first `top` reasons of a score, short (`S16 shared attributes 1.62 (notice 0.3) +3.0`)."""
-    items = [Reason(**r) for r in json.loads(raw or "[]")]
-    return "; ".join(r.text(detail=False) for r in items[:top])
+    return "; ".join(r.text(detail=False) for r in Reason.parse(raw)[:top])
 
 
 def kind(name: str) -> str:
@@ -93,8 +92,8 @@ def side_by_side(a: str, b: str, limit: int = 3000) -> tuple[Text, Text]:
     for op in Indel.opcodes(ta, tb):
         sa, sb = "".join(ta[op.src_start : op.src_end]), "".join(tb[op.dest_start : op.dest_end])
         style = "" if op.tag == "equal" else "bold black on yellow"
-        left.append(visible(sa), style=style)
-        right.append(visible(sb), style=style)
+        left.append(visible(sa, newlines=True), style=style)
+        right.append(visible(sb, newlines=True), style=style)
     return left, right
 
 

@@ -23,7 +23,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, ProgressBar, Sparkline, Static
 from textual.worker import get_current_worker
 
-from farmhound.store.investigate import Column, Investigation, Page
+from farmhound.safe import visible
+from farmhound.store.investigate import Investigation, Page
+from farmhound.store.listings import KINDS, Column
 from tui.text import cell, when
 
 Fetch = Callable[[int, int, str, str | None, bool | None], Page]  # offset, limit, search, sort, descending
@@ -47,13 +49,20 @@ def local_fetch(columns: Sequence[Column], rows: Sequence[tuple]) -> Fetch:
         if search:
             s = search.casefold()
             idx = [k for k, c in enumerate(columns) if c.searchable]
-            picked = [r for r in picked if any(s in str(r[k]).casefold() for k in idx)]
+            picked = [r for r in picked if any(s in shown(r[k], columns[k]).casefold() for k in idx)]
         if sort:
             k = next(i for i, c in enumerate(columns) if c.name == sort)
-            picked.sort(key=lambda r: (r[k] is None, r[k] if r[k] is not None else 0), reverse=bool(descending))
+            present = [r for r in picked if r[k] is not None]
+            present.sort(key=lambda r: r[k], reverse=bool(descending))
+            picked = present + [r for r in picked if r[k] is None]  # like SQL's NULLS LAST
         return Page(columns, picked[offset : offset + limit], offset, offset + limit < len(picked))
 
     return fetch
+
+
+def shown(value, column: Column) -> str:
+    """The text a filter matches: what the cell says (a kind's label, not its code)."""
+    return KINDS.get(value, str(value)) if column.kind == "kind" else str(value)
 
 
 class PagedTable(DataTable):
@@ -63,7 +72,7 @@ class PagedTable(DataTable):
 ## Table
 - **↑ ↓ ← → / j k h l** move, **g / G** first / last loaded row, **PgUp / PgDn** page
 - **Enter** opens the row (an account, a cluster, a pivot on a value)
-- **s** sorts by the column under the cursor (again: reverse)
+- **< / >** pick the column to sort by (underlined), **s** sorts by it (again: reverse); or click a header
 - **/** filters: rows containing the text in any text column
 - More rows load as you scroll; the title says `60 of >60` until all are loaded.
 """
@@ -74,6 +83,8 @@ class PagedTable(DataTable):
         Binding("l", "cursor_right", "Right", show=False),
         Binding("g", "scroll_top", "First", show=False),
         Binding("G", "scroll_bottom", "Last", show=False),
+        Binding("less_than_sign", "sort_column(-1)", "Sort column ←", show=False, id="sort-left"),
+        Binding("greater_than_sign", "sort_column(1)", "Sort column →", show=False, id="sort-right"),
         Binding("s", "sort", "Sort", id="sort"),
         Binding("slash", "filter", "Filter", id="filter"),
     ]
@@ -121,6 +132,7 @@ class PagedTable(DataTable):
         self.sort_by: str | None = None
         self.descending: bool | None = None
         self.rows_data: list[tuple] = []
+        self.sort_column = 0  # the column `s` sorts by, picked with < and >
         self.columns_spec: tuple[Column, ...] = ()
         self.more = False
         self.loads = 0  # pages shown so far (tests and benchmarks wait on it)
@@ -140,7 +152,7 @@ class PagedTable(DataTable):
         self.fetch = fetch
         if title is not None:
             self.title = title
-        self.search, self.sort_by, self.descending = "", None, None
+        self.search, self.sort_by, self.descending, self.sort_column = "", None, None, 0
         self.reload()
 
     def set_title(self, title: str) -> None:
@@ -170,7 +182,6 @@ class PagedTable(DataTable):
             return
         page = message.page
         if not message.append:
-            key_row = self.cursor_row
             self.clear(columns=self.columns_spec != page.columns)
             if not self.columns:
                 self.columns_spec = page.columns
@@ -179,7 +190,6 @@ class PagedTable(DataTable):
             else:
                 self._relabel()
             self.rows_data = []
-            key_row = 0 if key_row is None else key_row
         kinds = [c.kind for c in page.columns]
         self.add_rows([[cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in page.rows])
         self.rows_data.extend(page.rows)
@@ -191,11 +201,12 @@ class PagedTable(DataTable):
             self.post_message(self.FirstPage(self))
 
     def _header(self, c: Column) -> Text:
-        arrow = ""
+        arrow = "  "  # the width an arrow needs, kept so that sorting never clips a header
         if c.name == (self.sort_by or ""):
             arrow = " ↓" if self.descending else " ↑"
+        picked = self.columns_spec and self.columns_spec[self.sort_column].name == c.name
         justify = "right" if c.kind in ("int", "float") else "left"
-        return Text(c.label + arrow, justify=justify)
+        return Text.assemble((c.label, "underline" if picked else ""), arrow, justify=justify)
 
     def _relabel(self) -> None:
         for c in self.columns_spec:
@@ -237,16 +248,22 @@ class PagedTable(DataTable):
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
+        self.sort_column = event.column_index
         self.sort_on(str(event.column_key.value))
 
+    def action_sort_column(self, step: int) -> None:
+        if self.columns_spec:
+            self.sort_column = (self.sort_column + step) % len(self.columns_spec)
+            self._relabel()
+
     def action_sort(self) -> None:
-        if self.columns_spec and self.cursor_column is not None:
-            self.sort_on(self.columns_spec[self.cursor_column].name)
+        if self.columns_spec:
+            self.sort_on(self.columns_spec[self.sort_column].name)
 
     def sort_on(self, name: str) -> None:
         spec = next((c for c in self.columns_spec if c.name == name), None)
         if spec is None or not spec.sortable:
-            self.notify(f"{spec.label if spec else name}: not sortable", severity="warning")
+            self.notify(f"{spec.label if spec else name}: not sortable", severity="warning", markup=False)
             return
         if self.sort_by == name:
             self.descending = not self.descending
@@ -340,12 +357,9 @@ class TaskBar(Static):
         yield Label("", id="task-label")
         yield ProgressBar(total=100, show_eta=False, id="task-progress")
 
-    def start(self, label: str) -> None:
-        self.set_class(True, "-running")
-        self.report(label, 0.0)
-
     def report(self, label: str, fraction: float) -> None:
-        self.query_one("#task-label", Label).update(Text(f"{label}   (Esc cancels)"))
+        self.set_class(True, "-running")
+        self.query_one("#task-label", Label).update(Text(f"{visible(label, 120)}   (Esc cancels)"))
         self.query_one(ProgressBar).update(progress=round(100 * fraction, 1))
 
     def finish(self) -> None:

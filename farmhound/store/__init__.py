@@ -273,6 +273,10 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE templates ADD COLUMN family_accounts INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX idx_templates_spread ON templates (family_accounts, family_id, accounts)")
     db.execute("CREATE INDEX idx_clusters_score ON clusters (score)")
+    # Results of an older triage have no pivot values: dropped, so the next triage (or `farmhound
+    # tui`, which runs it when there are none) rebuilds them all; tags and cases are not derived.
+    for table in ("templates", "prompt_templates", "account_templates", "clusters", "account_scores", "triage_runs"):
+        db.execute(f"DELETE FROM {table}")
     db.execute("ALTER TABLE clusters ADD COLUMN timeline TEXT")  # JSON {first, last, counts}: members' requests
     db.execute(
         """CREATE TABLE cluster_values (
@@ -317,8 +321,11 @@ class Store:
             raise StoreError(f"{self.path}: no such store")
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only takes effect on a new file
-            conn.execute("PRAGMA journal_mode=WAL")
+            if readonly:
+                conn.execute("PRAGMA query_only=1")  # the investigation read path never writes
+            else:
+                conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only takes effect on a new file
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA cache_size=-65536")  # 64 MiB
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

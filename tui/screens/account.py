@@ -35,6 +35,7 @@ class AccountScreen(FarmScreen):
     def __init__(self, account_id: str, trail: list[tuple[str, str]] | None = None):
         super().__init__()
         self.account_id = account_id
+        self.target = ("account", account_id)
         self.trail = [*(trail or []), ("account", account_id)]
         self.cluster_id: int | None = None
 
@@ -58,7 +59,18 @@ class AccountScreen(FarmScreen):
         self.reload()
 
     def reload(self) -> None:
-        p = self.inv.profile(self.account_id)
+        account = self.account_id
+        acc = {"account": account}
+        self.show_table("shares", listing_fetch(self.inv, "shared", acc))
+        self.show_table("templates", listing_fetch(self.inv, "account_templates", acc))
+        self.show_table("requests", listing_fetch(self.inv, "requests", acc))
+        # The profile counts the account's requests: an index range, but a scan while an ingest
+        # has the indexes dropped, so it is loaded off the UI thread like the charts.
+        self.load(lambda: self.inv.profile(account), self._profile, "account-profile")
+        self.load(lambda: self.inv.hours(account), self._hours, "account-hours")
+        self.load(lambda: self.inv.days(account), self._days, "account-days")
+
+    def _profile(self, p) -> None:
         if p is None:
             self.query_one("#profile", Static).update(lit(f"{self.account_id}: no such account"))
             return
@@ -81,13 +93,7 @@ class AccountScreen(FarmScreen):
         if not p.has_record:
             text.append("   (no account record: seen only in requests)", style="yellow")
         self.query_one("#profile", Static).update(text)
-        acc = {"account": p.account_id}
-        self.show_table("shares", listing_fetch(self.inv, "shared", acc))
-        self.show_table("templates", listing_fetch(self.inv, "account_templates", acc))
-        self.show_table("requests", listing_fetch(self.inv, "requests", acc))
         self.show_table("score", local_fetch(REASON_COLUMNS, reason_rows(p.reasons)))
-        self.load(lambda: self.inv.hours(p.account_id), self._hours, "account-hours")
-        self.load(lambda: self.inv.days(p.account_id), self._days, "account-days")
 
     def _hours(self, counts) -> None:
         self.query_one("#hours", Timeline).set_counts(counts, axis="00h → 23h")

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from tui.widgets import FilterBar, KeyHints, PagedTable
+from tui.widgets import FilterBar, KeyHints, PagedTable, TaskBar
 
 
 class FarmScreen(Screen):
@@ -33,12 +33,13 @@ class FarmScreen(Screen):
         self.loaded: set[str] = set()  # aggregate panels shown so far (tests and benchmarks wait on it)
         self._first_rows = False  # aggregates wait for the first rows: they would compete for the 2 cores
         self._pending: list[tuple] = []
-        self._deferred: dict[str, list[tuple]] = {}  # tab pane id -> (table, fetch) to show when opened
+        self._deferred: dict[str, dict[str, tuple]] = {}  # tab pane id -> {table id: (table, fetch)} for later
 
     def compose(self) -> ComposeResult:
         # Not Textual's Header: its title watcher raises if the screen is popped while it mounts.
         title = Text.assemble(("farmhound", "bold"), "  ·  ", self.title or "", ("  " + (self.sub_title or ""), "dim"))
         yield Static(title, id="title-bar")
+        yield TaskBar()
         yield from self.body()
         filter_bar = FilterBar(id="filter")
         filter_bar.display = False
@@ -51,6 +52,7 @@ class FarmScreen(Screen):
     def on_screen_resume(self) -> None:
         """Keys go to a table at once: the focused one, else the first visible one."""
         self.app.screen_changed()
+        self.app._show_job()
         if not isinstance(self.focused, PagedTable):
             self._focus_table()
 
@@ -62,7 +64,7 @@ class FarmScreen(Screen):
             tables.first().focus()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        for table, fetch in self._deferred.pop(event.pane.id or "", []):
+        for table, fetch in self._deferred.pop(event.pane.id or "", {}).values():
             table.show(fetch)
         tables = event.pane.query(PagedTable)
         if tables:
@@ -84,7 +86,7 @@ class FarmScreen(Screen):
         if pane is None or self.query_one(TabbedContent).active == pane.id:
             table.show(fetch)
         else:
-            self._deferred.setdefault(pane.id or "", []).append((table, fetch))
+            self._deferred.setdefault(pane.id or "", {})[table_id] = (table, fetch)  # the latest wins
 
     @property
     def inv(self):
@@ -94,7 +96,10 @@ class FarmScreen(Screen):
         self.query_one(FilterBar).open_for(message.table)
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:  # the default screen, then the triage queue
+        """Escape: cancels the running job (its bar says so), else goes back one screen."""
+        if self.app.job_running:
+            self.app.cancel_job()
+        elif len(self.app.screen_stack) > 2:  # the default screen, then the triage queue
             self.app.pop_screen()
 
     def commands(self) -> list[tuple[str, str, Callable[[], Any]]]:

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static, TabbedContent, TabPane
 
-from farmhound.store.investigate import Column
+from farmhound.store.listings import Column
 from tui.screens.base import FarmScreen
 from tui.text import LEVEL_STYLES
 from tui.widgets import PagedTable, Timeline, listing_fetch, local_fetch
@@ -62,6 +62,7 @@ class ClusterScreen(FarmScreen):
     def __init__(self, cluster_id: int):
         super().__init__()
         self.cluster_id = cluster_id
+        self.target = ("cluster", cluster_id)
         self.title = f"cluster {cluster_id}"
 
     def body(self) -> ComposeResult:
@@ -73,7 +74,7 @@ class ClusterScreen(FarmScreen):
             with TabPane("Members", id="tab-members"):
                 yield PagedTable(id="members", title="Members")
             with TabPane("Shared", id="tab-shared"):
-                yield PagedTable(id="shared", title="Values the members share")
+                yield PagedTable(id="shared", title="Values 2+ members share (the 500 most shared)")
             with TabPane("Templates", id="tab-templates"):
                 yield PagedTable(id="templates", title="Templates the members send")
 
@@ -110,4 +111,3 @@ class ClusterScreen(FarmScreen):
             self.app.open_pivot(row["kind"], row["value"], trail)
         elif table == "templates":
             self.app.open_pivot("template", str(row["template_id"]), trail)
-

@@ -45,6 +45,7 @@ many of them have each and how many accounts have it platform-wide.
     def __init__(self, kind_name: str, value: str, trail: list[tuple[str, str]] | None = None):
         super().__init__()
         self.kind, self.value = kind_name, value
+        self.target = (kind_name, value)
         self.trail = [*(trail or []), (kind_name, value)]
         self.title = f"pivot on {kind(kind_name)}"
 

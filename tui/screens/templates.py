@@ -75,9 +75,9 @@ the parts that differ (its slots) highlighted.
     def _compare(self) -> None:
         ex = self.examples
         if len(ex) < 2:
-            a, b = Text(ex[0] if ex else "(no prompt text stored)"), Text("(only one distinct prompt)", style="dim")
-            a, b = side_by_side(ex[0], ex[0]) if ex else (a, b)
-            label_a, label_b = "prompt 1", ""
+            a = side_by_side(ex[0], ex[0])[0] if ex else Text("(no prompt text stored)", style="dim")
+            b = Text("(only one distinct prompt)", style="dim")
+            label_a, label_b = "prompt 1 of 1", ""
         else:
             i, j = self.pair % len(ex), (self.pair + 1) % len(ex)
             a, b = side_by_side(ex[i], ex[j])

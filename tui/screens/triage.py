@@ -11,8 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from farmhound.safe import visible
 from tui.screens.base import FarmScreen
-from tui.widgets import PagedTable, TaskBar, listing_fetch
+from tui.widgets import PagedTable, listing_fetch
 
 
 class TriageScreen(FarmScreen):
@@ -37,7 +38,6 @@ org, institutional emails, a human rhythm).
 
     def body(self) -> ComposeResult:
         yield Static(id="run-summary")
-        yield TaskBar(id="task")
         yield PagedTable(id="clusters", title="Candidate farms")
 
     def on_mount(self) -> None:
@@ -48,7 +48,11 @@ org, institutional emails, a human rhythm).
         summary = self.query_one("#run-summary", Static)
         table = self.query_one("#clusters", PagedTable)
         if run is None:
-            summary.update(Text("No triage results yet. Press r to run triage.", style="yellow"))
+            if not self.inv.request_count():
+                summary.update(Text(f"The store holds no requests. Load some: farmhound ingest FILES --db {visible(self.app.db)}",
+                                    style="yellow"))  # fmt: skip
+            else:
+                summary.update(Text("No triage results yet. Press r to run triage.", style="yellow"))
             return
         text = Text.assemble(
             (f"{run.clusters:,} candidate farms", "bold"), "  ·  ",
@@ -66,6 +70,3 @@ org, institutional emails, a human rhythm).
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         self.app.open_cluster(int(message.row["id"]))
-
-    def action_back(self) -> None:
-        self.app.cancel_job()
