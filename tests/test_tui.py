@@ -481,6 +481,7 @@ def test_a_rerun_closes_screens_that_showed_the_previous_results(db):
         await wait_for(pilot, lambda: _job_done(app), 60, "triage job to finish")
         await wait_for(pilot, lambda: isinstance(app.screen, TriageScreen), 5, "back on the queue")
         assert len(app.screen_stack) == 2
+        await pilot.pause()
         assert any("1 open screen(s) closed" in str(n.message) for n in app._notifications)
 
     drive(db, scenario)

@@ -189,7 +189,7 @@ class FarmhoundApp(App):
         self.job_label, self.job_fraction = message.label, message.fraction
         self._show_job()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure is reported here, loudly; the job's end reloads the screens."""
         worker = event.worker
         if event.state == WorkerState.ERROR:
@@ -204,7 +204,8 @@ class FarmhoundApp(App):
             return
         # Cluster and template ids are renumbered by each run: screens showing the old ones close.
         closed = len(self.screen_stack) - 2
-        self.action_open_triage()
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()  # awaited: a notice shown on a closing screen would close with it
         self.screen_stack[1].reload()
         self.say(
             "Triage finished."
