@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, ProgressBar, Sparkline, Static
+from textual.widgets import DataTable, Input, Label, Sparkline, Static
 from textual.worker import get_current_worker
 
 from farmhound.safe import visible
@@ -346,21 +346,20 @@ class Timeline(Vertical):
 
 
 class TaskBar(Static):
-    """The running job: its phase, a progress bar, and how to cancel it."""
+    """The running job: its phase, how far it is, and how to cancel it. One line of text (every
+    screen has one, hidden while no job runs, so it must cost nothing to mount)."""
 
     DEFAULT_CSS = """
-    TaskBar { height: auto; display: none; }
+    TaskBar { height: 1; display: none; }
     TaskBar.-running { display: block; }
     """
-
-    def compose(self):
-        yield Label("", id="task-label")
-        yield ProgressBar(total=100, show_eta=False, id="task-progress")
+    WIDTH = 30
 
     def report(self, label: str, fraction: float) -> None:
         self.set_class(True, "-running")
-        self.query_one("#task-label", Label).update(Text(f"{visible(label, 120)}   (Esc cancels)"))
-        self.query_one(ProgressBar).update(progress=round(100 * fraction, 1))
+        done = round(self.WIDTH * min(max(fraction, 0.0), 1.0))
+        self.update(Text.assemble(("━" * done, "bold green"), ("━" * (self.WIDTH - done), "dim"),
+                                  f" {fraction:4.0%}  {visible(label, 120)}   (Esc cancels)"))  # fmt: skip
 
     def finish(self) -> None:
         self.set_class(False, "-running")
