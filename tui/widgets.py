@@ -391,19 +391,29 @@ class KeyHints(Static):
         if self.is_attached and screen is self.screen:
             self._render_hints()
 
+    def on_resize(self) -> None:
+        self._render_hints()
+
     def _render_hints(self) -> None:
-        text, spans, seen = Text(), [], set()
         bindings = list(self.screen.active_bindings.values())
         palette = [b for b in bindings if b.binding.key == self.app.COMMAND_PALETTE_BINDING]
-        for node, binding, enabled, _ in [b for b in bindings if b.binding.show and b not in palette] + palette:
-            if not enabled or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            start = len(text)
-            text.append(f" {self.app.get_key_display(binding)} ", style="bold reverse")
-            text.append(" ")
-            text.append(f"{binding.description or 'palette'} ")
-            spans.append((start, len(text), node, binding.action))
+        shown, seen = [], set()
+        for node, binding, enabled, _ in palette + [b for b in bindings if b.binding.show and b not in palette]:
+            if enabled and binding.action not in seen:
+                seen.add(binding.action)
+                shown.append((node, binding))
+        width = self.size.width or 10_000
+        for short in (False, True):  # on a narrow terminal: the first word of each description
+            text, spans = Text(), []
+            for node, binding in shown:
+                description = binding.description or "palette"
+                start = len(text)
+                key = self.app.get_key_display(binding)
+                text.append(key if short else f" {key} ", style="bold reverse")
+                text.append(f" {description.split()[0]} " if short else f" {description}  ")
+                spans.append((start, len(text), node, binding.action))
+            if text.cell_len <= width:
+                break
         self._spans = spans
         self.update(text)
 
