@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from rich.text import Text
 from textual.command import CommandList, CommandPalette
-from textual.widgets import DataTable, HelpPanel, Static, TabbedContent
+from textual.widgets import DataTable, HelpPanel, Static, TabbedContent, TabPane
 from textual.worker import WorkerState
 from tui_waiting import HOSTILE_EMAIL, HOSTILE_UA, copy_store, wait_for
 
@@ -83,10 +83,10 @@ async def panels(pilot, *names: str) -> None:
 
 
 async def show_tab(pilot, tabs: str, pane: str) -> None:
-    """Click the tab of `pane`, as the analyst would."""
-    tab = f"#{tabs} #--content-tab-{pane}"
-    await wait_for(pilot, lambda: pilot.app.screen.query_one(tab).region.area, 5, f"tab {pane} shown")
-    await pilot.click(tab)
+    """Open the tab of `pane` with its number key, as the analyst would."""
+    panes = lambda: [p.id for p in pilot.app.screen.query_one(f"#{tabs}", TabbedContent).query(TabPane)]  # noqa: E731
+    await wait_for(pilot, lambda: pane in panes(), 5, f"tab {pane} composed")
+    await pilot.press(str(panes().index(pane) + 1))
     await wait_for(pilot, lambda: pilot.app.screen.query_one(f"#{tabs}", TabbedContent).active == pane, 5, pane)
 
 
