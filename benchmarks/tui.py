@@ -117,12 +117,15 @@ async def measure_open(pilot, timer: Timer, name: str, open_screen, tables: tupl
     t0 = time.perf_counter()
     open_screen()
     await until(pilot, lambda: len(app.screen_stack) > depth and tables_loaded(app.screen, *tables))
+    screen = app.screen
     await painted(pilot)
     timer.add(f"{name}: first rows", time.perf_counter() - t0)
-    await until(pilot, lambda: panels <= app.screen.loaded)
-    await painted(pilot)
-    timer.add(f"{name}: complete", time.perf_counter() - t0)
-    await app.pop_screen()
+    # A triage run that ends meanwhile closes the screen (its ids are renumbered): not a sample.
+    await until(pilot, lambda: panels <= screen.loaded or screen not in app.screen_stack)
+    if screen in app.screen_stack:
+        await painted(pilot)
+        timer.add(f"{name}: complete", time.perf_counter() - t0)
+        await app.pop_screen()
     await asyncio.sleep(THINK)
 
 

@@ -86,16 +86,14 @@ class FarmhoundApp(App):
 
     def screen_changed(self) -> None:
         """A screen was opened or closed (FarmScreen calls this)."""
-        # Once the screens have settled, collect and freeze the heap: the collector's full passes
-        # then scan only what is new since, so one never stalls a keypress (Textual keeps render
-        # caches of closed screens alive for a while, and the heap grows).
+        # Once the screens have settled, a full collection while nobody waits for a key (automatic
+        # full passes are rare: see on_mount).
         if self._tidy is not None:
             self._tidy.stop()
         self._tidy = self.set_timer(0.25, self._tidy_heap)
 
     def _tidy_heap(self) -> None:
-        gc.collect()
-        gc.freeze()
+        gc.collect()  # not frozen again: a screen frozen while open would never be freed once closed
 
     def on_unmount(self) -> None:
         gc.set_threshold(*self._gc_threshold)
