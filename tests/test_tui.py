@@ -25,13 +25,14 @@ from farmhound.cli import main
 from farmhound.safe import visible
 from farmhound.store import Store
 from tui.app import FarmhoundApp
+from tui.chrome import TaskBar
 from tui.screens.account import AccountScreen
 from tui.screens.cluster import ClusterScreen
 from tui.screens.pivot import PivotScreen
 from tui.screens.sources import SourcesScreen
 from tui.screens.templates import TemplatesScreen
 from tui.screens.triage import TriageScreen
-from tui.widgets import FilterBar, PagedTable, TaskBar
+from tui.widgets import FilterBar, PagedTable
 
 SIZE = (160, 45)
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"

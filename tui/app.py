@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from farmhound.safe import visible
 from farmhound.store.investigate import Investigation
+from tui.chrome import TaskBar
 from tui.commands import FarmCommands
 from tui.jobs import run_job
 from tui.screens.account import AccountScreen
@@ -34,7 +35,6 @@ from tui.screens.pivot import PivotScreen
 from tui.screens.sources import SourcesScreen
 from tui.screens.templates import TemplatesScreen
 from tui.screens.triage import TriageScreen
-from tui.widgets import TaskBar
 
 
 @dataclass

@@ -13,11 +13,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static, TabbedContent, TabPane
 
+from tui.chrome import Timeline
 from tui.screens.base import FarmScreen
 from tui.screens.cluster import REASON_COLUMNS, reason_rows
 from tui.screens.pivot import breadcrumb
 from tui.text import LEVEL_STYLES, lit, when
-from tui.widgets import PagedTable, Timeline, listing_fetch, local_fetch
+from tui.widgets import PagedTable, listing_fetch, local_fetch
 
 
 class AccountScreen(FarmScreen):

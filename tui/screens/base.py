@@ -16,7 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from tui.widgets import FilterBar, KeyHints, PagedTable, TaskBar
+from tui.chrome import KeyHints, TaskBar
+from tui.widgets import FilterBar, PagedTable
 
 
 class FarmScreen(Screen):

@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.widgets import Static, TabbedContent, TabPane
 
 from farmhound.store.listings import Column
+from tui.chrome import Timeline
 from tui.screens.base import FarmScreen
 from tui.text import LEVEL_STYLES
-from tui.widgets import PagedTable, Timeline, listing_fetch, local_fetch
+from tui.widgets import PagedTable, listing_fetch, local_fetch
 
 REASON_COLUMNS = (
     Column("code", "signal", "", "text", True, True),
