@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -495,6 +496,88 @@ def _triage_csv(result) -> None:
     for a in result.accounts:
         reasons = "; ".join(r.text() for r in a.reasons[:3])
         w.writerow([_cell(a.account_id), a.score, a.level, a.cluster_id or "", a.membership or "", _cell(reasons)])
+
+
+# -- tag --------------------------------------------------------------------------------------------
+
+
+def _analyst(explicit: str | None) -> str:
+    """Who is deciding: --analyst, else $FARMHOUND_ANALYST, else the OS user."""
+    import getpass
+
+    return explicit or os.environ.get("FARMHOUND_ANALYST") or getpass.getuser()
+
+
+@main.command()
+@db_option
+@click.argument("accounts", nargs=-1)
+@click.option("--as", "tag", metavar="TAG", help="suspected, confirmed, cleared, or a free label (one word).")
+@click.option("--cluster", "clusters", type=int, multiple=True, metavar="ID", help="Tag every member of a candidate farm of the latest triage run (repeatable).")
+@click.option("--note", help="Why: kept with every change it makes.")
+@click.option("--remove", is_flag=True, help="Take the tag off instead.")
+@click.option("--undo", is_flag=True, help="Take back the latest change still standing (a whole batch).")
+@click.option("--redo", is_flag=True, help="Re-apply the latest change taken back.")
+@click.option("--history", "history_of", metavar="ACCOUNT", help="Print an account's tags and every change to them.")
+@click.option("--analyst", help="Who decides (default: $FARMHOUND_ANALYST, else the OS user).")
+def tag(db: Path, accounts: tuple[str, ...], tag: str | None, clusters: tuple[int, ...], note: str | None,
+        remove: bool, undo: bool, redo: bool, history_of: str | None, analyst: str | None) -> None:  # fmt: skip
+    """Tag accounts as suspected, confirmed or cleared farm members (or with a free label), one at a
+    time, a list, or whole clusters. Every change is logged (who, when, why, the status before);
+    --undo and --redo walk the log back and forth. Tags survive re-ingest and re-triage.
+
+    \b
+    Example:
+      farmhound tag acct_1f2e acct_9a0b --as suspected --note "same card BIN and template"
+      farmhound tag --cluster 4 --as confirmed --note "reviewed with payments team"
+      farmhound tag --undo
+      farmhound tag --history acct_1f2e
+    """
+    from farmhound.store.tags import TagError, TagLog
+
+    modes = sum([bool(tag), undo, redo, bool(history_of)])
+    if modes != 1:
+        raise click.UsageError("give exactly one of --as TAG, --undo, --redo, --history ACCOUNT")
+    if (accounts or clusters) and not tag:
+        raise click.UsageError("accounts and --cluster need --as TAG")
+    store = _open_store(db)
+    log = TagLog(store)
+    try:
+        if history_of:
+            _print_history(log, history_of)
+            return
+        who = _analyst(analyst)
+        if undo or redo:
+            batch = log.undo(who) if undo else log.redo(who)
+        else:
+            members = list(accounts)
+            for cid in clusters:
+                found = [a for (a,) in store.conn.execute("SELECT account_id FROM account_scores WHERE cluster_id = ?", (cid,))]
+                if not found:
+                    raise TagError(f"cluster {cid} is not in the latest triage run")
+                members += found
+            if not members:
+                raise click.UsageError("name accounts or --cluster ID to tag")
+            batch = log.apply(members, tag, who, note, remove=remove)
+    except TagError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    changes = Counter(f"{e.action} {e.tag}" for e in batch.events)
+    summary = ", ".join(f"{what} on {n:,}" for what, n in changes.items())
+    console.print(Text(f"{batch.kind} #{batch.id} by {visible(who)}: {visible(summary)} "
+                       f"({batch.accounts:,} account{'s' if batch.accounts != 1 else ''})"))  # fmt: skip
+
+
+def _print_history(log, account_id: str) -> None:
+    tags = log.tags_of(account_id)
+    console.print(Text(f"{visible(account_id)}: {', '.join(tags) if tags else 'no tags'}", style="bold"))
+    for e in log.events(account_id):
+        line = f"{e.at}  {visible(e.analyst)}  {e.kind:<4}  {e.action} {visible(e.tag)}"
+        if e.previous and e.previous != e.tag:
+            line += f" (was {e.previous})"
+        if e.note:
+            line += f"  “{visible(e.note, 200)}”"
+        console.print(Text(line))
 
 
 # -- sample -----------------------------------------------------------------------------------------

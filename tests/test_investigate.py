@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from tui_waiting import HOSTILE_ACCOUNTS, HOSTILE_EMAIL, HOSTILE_UA, copy_store
 
-from farmhound.store import Store
+from farmhound.store import SCHEMA_VERSION, Store
 from farmhound.store.investigate import Investigation, member_set, pivot_set
 from farmhound.store.listings import LISTINGS, like_pattern
 
@@ -269,6 +269,8 @@ def test_the_read_path_cannot_write(inv):
 def test_a_schema_2_store_loses_its_old_results_so_triage_rebuilds_them(db):
     s = Store(db)  # make it look like a store triaged by schema 2
     for sql in (
+        "DROP TABLE tag_events",
+        "DROP TABLE tags",
         "DROP TABLE account_values",
         "DROP TABLE cluster_values",
         "DROP INDEX idx_templates_spread",
@@ -280,7 +282,7 @@ def test_a_schema_2_store_loses_its_old_results_so_triage_rebuilds_them(db):
         s.conn.execute(sql)
     s.close()
     s = Store(db)
-    assert s.schema_version == 3
+    assert s.schema_version == SCHEMA_VERSION
     assert s.conn.execute("SELECT count(*) FROM triage_runs").fetchone()[0] == 0
     assert s.conn.execute("SELECT count(*) FROM clusters").fetchone()[0] == 0
     assert s.request_count() > 0  # the loaded data stays

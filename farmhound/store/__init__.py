@@ -25,7 +25,7 @@ import sqlite_utils
 from farmhound import __version__
 from farmhound.models import SourceRecord, StoreInfo
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000
 PAGE_SIZE = 16384  # measured: 16 KiB pages load ~1.5x faster than 4 KiB for 2 KB rows
 
@@ -290,7 +290,36 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    """Tags on accounts (see `farmhound/store/tags.py`): an append-only event log and the
+    current state, written together. Investigation tables: no rebuild touches them."""
+    db.execute(
+        """CREATE TABLE tag_events (
+            id INTEGER PRIMARY KEY,
+            batch INTEGER NOT NULL,           -- one analyst action, undone and redone whole
+            kind TEXT NOT NULL,               -- do | undo | redo
+            at TEXT NOT NULL,                 -- ISO 8601, UTC
+            analyst TEXT NOT NULL,
+            action TEXT NOT NULL,             -- add | remove
+            account_id TEXT NOT NULL,
+            tag TEXT NOT NULL,                -- suspected | confirmed | cleared, or a free label
+            note TEXT,
+            previous TEXT,                    -- the account's status before this event
+            reverts INTEGER                   -- undo: the batch taken back; redo: the undo reversed
+        )"""
+    )
+    db.execute("CREATE INDEX idx_tag_events_account ON tag_events (account_id, id)")
+    db.execute("CREATE INDEX idx_tag_events_batch ON tag_events (batch)")
+    db.execute(
+        """CREATE TABLE tags (
+            account_id TEXT NOT NULL, tag TEXT NOT NULL, analyst TEXT NOT NULL, at TEXT NOT NULL, note TEXT,
+            PRIMARY KEY (account_id, tag)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX idx_tags_tag ON tags (tag)")
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
 DERIVED_TABLES = (
     "templates", "prompt_templates", "account_templates", "clusters", "account_scores", "account_values",
     "cluster_values",
