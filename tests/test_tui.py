@@ -819,3 +819,53 @@ def test_snapshot_hostile_account(db, utc, snap_compare):
         await _settle(pilot, "shares", panels_=("_profile", "_hours", "_days"))
 
     assert snap_compare(FarmhoundApp(db), terminal_size=SIZE, run_before=run_before)
+
+
+# -- tagging -------------------------------------------------------------------------------------
+
+
+def test_tag_a_whole_cluster_with_a_note_then_undo_and_redo(db):
+    from farmhound.store.tags import TagLog
+    from tui.tagging import TagModal
+
+    def tags(account):
+        with Store(db) as s:
+            return TagLog(s).tags_of(account)
+
+    async def scenario(app, pilot):
+        await open_cluster_screen(app, pilot, 3)
+        members = [table(app, "members").row(i)["account_id"] for i in range(3)]
+        await pilot.press("A")
+        await on_screen(pilot, TagModal)
+        await pilot.press("enter")  # keep "suspected"
+        for ch in "same card":
+            await pilot.press("space" if ch == " " else ch)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: all(tags(m) == ["suspected"] for m in members), 10, "cluster tagged")
+        await wait_for(pilot, lambda: any("add suspected on 3" in str(n.message) for n in app._notifications), 5)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: all(tags(m) == [] for m in members), 10, "undone")
+        await pilot.press("U")
+        await wait_for(pilot, lambda: all(tags(m) == ["suspected"] for m in members), 10, "redone")
+
+    drive(db, scenario)
+
+
+def test_an_account_shows_its_tags_and_every_change_to_them(db):
+    async def scenario(app, pilot):
+        await ready(pilot, "clusters")
+        app.open_account("acct_hostile_1")
+        await on_screen(pilot, AccountScreen)
+        await panels(pilot, "_tags")
+        assert "none" in static_text(app, "account-tags")
+        await pilot.press("T")
+        await pilot.press("backspace", *["backspace"] * 9, *"confirmed", "enter", "enter")
+        await wait_for(pilot, lambda: "confirmed" in static_text(app, "account-tags"), 10, "tag shown")
+        await show_tab(pilot, "account-tabs", "tab-tags")
+        history = table(app, "tag-history")
+        await wait_for(pilot, lambda: history.row_count == 1, 5, "one change")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: history.row_count == 2 and "none" in static_text(app, "account-tags"), 10)
+        assert [history.row(i)["kind"] for i in range(2)] == ["undo", "do"]  # newest first
+
+    drive(db, scenario)

@@ -35,6 +35,7 @@ from tui.screens.pivot import PivotScreen
 from tui.screens.sources import SourcesScreen
 from tui.screens.templates import TemplatesScreen
 from tui.screens.triage import TriageScreen
+from tui.tagging import TagModal, TagRequest, analyst, describe
 
 
 @dataclass
@@ -134,6 +135,43 @@ class FarmhoundApp(App):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    # -- tagging ---------------------------------------------------------------------------------
+
+    def ask_tag(self, accounts: list[str], what: str) -> None:
+        if accounts:
+            self.push_screen(TagModal(accounts, what), self._tag)
+
+    def _tag(self, request: TagRequest | None) -> None:
+        if request is not None:
+            self._write_tags(lambda log: log.apply(request.accounts, request.tag, analyst(), request.note))
+
+    def action_undo_tag(self) -> None:
+        self._write_tags(lambda log: log.undo(analyst()))
+
+    def action_redo_tag(self) -> None:
+        self._write_tags(lambda log: log.redo(analyst()))
+
+    @work(thread=True, exclusive=True, group="tags", name="tagging", exit_on_error=False)
+    def _write_tags(self, change) -> None:
+        from farmhound.store import Store
+        from farmhound.store.tags import TagError, TagLog
+
+        store = Store(self.db)
+        try:
+            batch = change(TagLog(store))
+        except TagError as exc:
+            self.call_from_thread(self.say, str(exc), "warning")
+            return
+        finally:
+            store.close()
+        self.call_from_thread(self._tagged, describe(batch))
+
+    def _tagged(self, summary: str) -> None:
+        self.say(f"{summary}   (u undoes, U redoes)")
+        for screen in self.screen_stack:
+            if isinstance(screen, AccountScreen):
+                screen.show_tags()
 
     # -- the job: load (first run) and triage ----------------------------------------------------
 

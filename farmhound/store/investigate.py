@@ -244,6 +244,23 @@ class Investigation:
         texts = dict(self._rows(f"SELECT hash, text FROM prompts WHERE hash IN ({marks})", hashes)) if hashes else {}
         return [texts[h] for h in hashes if h in texts]
 
+    def tags_of(self, account_id: str) -> list[str]:
+        return [t for (t,) in self._rows("SELECT tag FROM tags WHERE account_id = ? ORDER BY tag", (account_id,))]
+
+    def tag_history(self, account_id: str) -> list[tuple]:
+        """(time, analyst, kind, action, tag, status before, note) of every change to an account's tags."""
+        return self._rows(
+            "SELECT at, analyst, kind, action, tag, previous, note FROM tag_events WHERE account_id = ? ORDER BY id",
+            (account_id,),
+        )
+
+    def members_of(self, kind: str, value: str) -> list[str]:
+        """Every account of a cluster (kind "cluster") or with a pivot value: what `A` tags."""
+        if kind == "cluster":
+            return [a for (a,) in self._rows("SELECT account_id FROM account_scores WHERE cluster_id = ?", (int(value),))]
+        return [a for (a,) in self._rows(
+            "SELECT account_id FROM account_values WHERE kind = ? AND value = ?", (kind, value))]  # fmt: skip
+
     def find_accounts(self, prefix: str, limit: int = 20) -> list[str]:
         """Account ids starting with `prefix` (the command palette's "go to account")."""
         hi = prefix + "\U0010ffff"

@@ -13,12 +13,23 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static, TabbedContent, TabPane
 
+from farmhound.store.listings import Column
 from tui.chrome import Timeline
 from tui.screens.base import FarmScreen
 from tui.screens.cluster import REASON_COLUMNS, reason_rows
 from tui.screens.pivot import breadcrumb
 from tui.text import LEVEL_STYLES, lit, when
 from tui.widgets import PagedTable, listing_fetch, local_fetch
+
+HISTORY_COLUMNS = (
+    Column("at", "time (UTC)", "", "text", True, True),
+    Column("analyst", "analyst", "", "text", True, True),
+    Column("kind", "", "", "text", True, True),
+    Column("action", "change", "", "text", True, True),
+    Column("tag", "tag", "", "text", True, True),
+    Column("previous", "status before", "", "text", True, True),
+    Column("note", "note", "", "long", False, True),
+)
 
 
 class AccountScreen(FarmScreen):
@@ -27,8 +38,9 @@ class AccountScreen(FarmScreen):
 - **Shares**: every value this account has, most widely shared first; **Enter** pivots to all
   accounts with it. **Templates**: what it sends; Enter pivots on the template.
 - **Requests**: its requests, newest first, with the start of each prompt.
-- **1-4** switch tabs (Shares, Templates, Score, Requests); **c** opens its cluster; **Escape**
-  goes back along the trail.
+- **1-5** switch tabs (Shares, Templates, Score, Requests, Tags); **c** opens its cluster;
+  **Escape** goes back along the trail.
+- **T** tags it (suspected / confirmed / cleared or a label, with a note); **u** undoes, **U** redoes.
 """
     BINDINGS = [Binding("c", "open_cluster", "Its cluster", id="open-cluster")]
     TITLE = "account"
@@ -43,6 +55,7 @@ class AccountScreen(FarmScreen):
     def body(self) -> ComposeResult:
         yield Static(breadcrumb(self.trail), id="breadcrumb")
         yield Static(id="profile")
+        yield Static(id="account-tags")
         with Horizontal(id="activity"):
             yield Timeline("Requests by hour of day (UTC)", id="hours")
             yield Timeline("Requests per day (UTC)", id="days")
@@ -55,6 +68,8 @@ class AccountScreen(FarmScreen):
                 yield PagedTable(id="score", title="Its score")
             with TabPane("Requests", id="tab-requests"):
                 yield PagedTable(id="requests", title="Requests")
+            with TabPane("Tags", id="tab-tags"):
+                yield PagedTable(id="tag-history", title="Every change to its tags (T tags, u undoes)")
 
     def on_mount(self) -> None:
         self.reload()
@@ -70,6 +85,19 @@ class AccountScreen(FarmScreen):
         self.load(lambda: self.inv.profile(account), self._profile, "account-profile")
         self.load(lambda: self.inv.hours(account), self._hours, "account-hours")
         self.load(lambda: self.inv.days(account), self._days, "account-days")
+        self.show_tags()
+
+    def show_tags(self) -> None:
+        """Its tags now, and the history of every change (reloaded after each tag, undo, redo)."""
+        account = self.account_id
+        self.load(lambda: (self.inv.tags_of(account), self.inv.tag_history(account)), self._tags, "account-tags")
+
+    def _tags(self, result) -> None:
+        tags, history = result
+        line = Text("tags: ", style="dim")
+        line.append_text(lit(", ".join(tags), 200, "bold") if tags else Text("none  (T tags it)", style="dim"))
+        self.query_one("#account-tags", Static).update(line)
+        self.show_table("tag-history", local_fetch(HISTORY_COLUMNS, list(reversed(history))))
 
     def _profile(self, p) -> None:
         if p is None:

@@ -25,7 +25,11 @@ class FarmScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
-        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"tab-{n}") for n in range(1, 5)),
+        Binding("T", "tag_one", "Tag", id="tag"),
+        Binding("A", "tag_all", "Tag all", show=False, id="tag-all"),
+        Binding("u", "app.undo_tag", "Undo tag", show=False, id="undo-tag"),
+        Binding("U", "app.redo_tag", "Redo tag", show=False, id="redo-tag"),
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"tab-{n}") for n in range(1, 6)),
     ]
     HELP = ""
 
@@ -72,7 +76,7 @@ class FarmScreen(Screen):
             tables.first().focus()
 
     def action_tab(self, n: int) -> None:
-        """Keys 1-4: the screen's nth tab."""
+        """Keys 1-5: the screen's nth tab."""
         tabs = self.query(TabbedContent)
         if tabs:
             panes = list(tabs.first().query(TabPane))
@@ -102,6 +106,35 @@ class FarmScreen(Screen):
             self.app.cancel_job()
         elif len(self.app.screen_stack) > 2:  # the default screen, then the triage queue
             self.app.pop_screen()
+
+    # -- tagging (tui/tagging.py) ---------------------------------------------------------------
+
+    def account_here(self) -> str | None:
+        """The account under the cursor, or the one this screen is about."""
+        focused = self.focused
+        row = focused.row() if isinstance(focused, PagedTable) else None
+        if row and row.get("account_id"):
+            return row["account_id"]
+        return getattr(self, "account_id", None)
+
+    def group_here(self) -> tuple[str, str] | None:
+        """(kind, value) of the accounts this screen lists as a whole: a cluster, a pivot value."""
+        return None
+
+    def action_tag_one(self) -> None:
+        account = self.account_here()
+        if account is None:
+            self.app.say("No account here: T tags the account under the cursor (A: all of a cluster or pivot).")
+        else:
+            self.app.ask_tag([account], f"account {account}")
+
+    def action_tag_all(self) -> None:
+        group = self.group_here()
+        if group is None:
+            self.app.say("A tags every account of a cluster or a pivot: open one first.")
+            return
+        accounts = self.inv.members_of(*group)
+        self.app.ask_tag(accounts, f"all {len(accounts):,} accounts of {group[0]} {group[1]}")
 
     def commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         """(name, help, callback) of this screen's own actions, for the command palette."""

@@ -58,6 +58,7 @@ class ClusterScreen(FarmScreen):
 - **Members**: Enter opens an account. **Shared**: values two or more members share; Enter pivots
   to every account with that value. **Templates**: prompt templates the members send; Enter pivots.
 - **1-4** switch tabs (Score, Members, Shared, Templates); **Escape** goes back.
+- **T** tags the member under the cursor, **A** every member; **u** undoes, **U** redoes.
 """
 
     def __init__(self, cluster_id: int):
@@ -102,6 +103,9 @@ class ClusterScreen(FarmScreen):
 
     def _templates(self, rows) -> None:
         self.show_table("templates", local_fetch(TEMPLATE_COLUMNS, rows))
+
+    def group_here(self) -> tuple[str, str]:
+        return ("cluster", str(self.cluster_id))
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         row, table = message.row, message.table.id

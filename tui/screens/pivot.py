@@ -40,6 +40,7 @@ Every account that has this value, and (right) the values those accounts also sh
 many of them have each and how many accounts have it platform-wide.
 - **Enter** on an account opens it; on a shared value, pivots again.
 - **Tab** switches tables; **Escape** goes back one step of the trail.
+- **T** tags the account under the cursor, **A** every account with this value; **u** undoes.
 """
 
     def __init__(self, kind_name: str, value: str, trail: list[tuple[str, str]] | None = None):
@@ -92,6 +93,9 @@ many of them have each and how many accounts have it platform-wide.
     def _facets(self, facets) -> None:
         rows = [(f.members, f.accounts, f.kind, f.value) for f in facets]
         self.query_one("#facets", PagedTable).show(local_fetch(FACET_COLUMNS, rows))
+
+    def group_here(self) -> tuple[str, str]:
+        return (self.kind, self.value)
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         row = message.row
