@@ -869,3 +869,26 @@ def test_an_account_shows_its_tags_and_every_change_to_them(db):
         assert [history.row(i)["kind"] for i in range(2)] == ["undo", "do"]  # newest first
 
     drive(db, scenario)
+
+
+def test_palette_offers_sorting_the_table_it_was_opened_over_and_tagging(db):
+    async def scenario(app, pilot):
+        t = await ready(pilot, "clusters")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 5, "palette")
+        for ch in "sort":
+            await pilot.press(ch)
+        await wait_for(pilot, lambda: "Sort by the picked column" in _palette_text(app), 5, "sort offered")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: t.loads >= 2 and t.sort_by == "id", 5, "sorted")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 5, "palette")
+        for ch in "undo":
+            await pilot.press(ch)
+        await wait_for(pilot, lambda: "Undo the latest tag change" in _palette_text(app), 5, "undo offered")
+
+    drive(db, scenario)
+
+
+def _palette_text(app) -> str:
+    return " ".join(str(o.prompt) for o in app.screen.query_one(CommandList)._options)

@@ -25,14 +25,30 @@ class FarmCommands(Provider):
             ("Re-run triage", "recompute templates, signals, clusters and scores", app.action_rerun),
             ("Cancel the running job", "stop ingest or triage; results stay as they were", app.cancel_job),
             ("Help", "keys and help for the focused panel (F1)", app.action_toggle_help),
+            (
+                "Undo the latest tag change",
+                "a whole batch: one account, a selection or a cluster (u)",
+                app.action_undo_tag,
+            ),
+            ("Redo the tag change undone", "(U)", app.action_redo_tag),
         ]
         screen = self.screen
+        if hasattr(screen, "action_tag_one"):
+            actions += [
+                ("Tag the account under the cursor", "suspected, confirmed, cleared or a label, with a note (T)",
+                 screen.action_tag_one),
+                ("Tag every account of this cluster or pivot", "one batch, undone as one (A)", screen.action_tag_all),
+            ]  # fmt: skip
         if hasattr(screen, "commands"):
             actions += screen.commands()
-        focused = app.focused
+        focused = self.focused  # the widget focused before the palette opened
         if focused is not None and hasattr(focused, "action_sort"):
             actions += [
-                ("Sort by this column", "the focused table, by the cursor's column (s)", focused.action_sort),
+                (
+                    "Sort by the picked column",
+                    "the focused table, by the underlined column (s; < > pick it)",
+                    focused.action_sort,
+                ),
                 ("Filter this table", "rows containing a text (/)", focused.action_filter),
             ]
         return actions
