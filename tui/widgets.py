@@ -63,6 +63,16 @@ def shown(value, column: Column) -> str:
     return KINDS.get(value, str(value)) if column.kind == "kind" else str(value)
 
 
+@dataclass
+class _RowMessage(Message):
+    table: PagedTable
+    row: dict  # {column name: value}
+
+    @property
+    def control(self) -> PagedTable:
+        return self.table
+
+
 class PagedTable(DataTable):
     """A table that shows a listing one page at a time."""
 
@@ -87,23 +97,11 @@ class PagedTable(DataTable):
         Binding("slash", "filter", "Filter", id="filter"),
     ]
 
-    @dataclass
-    class Chosen(Message):
-        table: PagedTable
-        row: dict
+    class Chosen(_RowMessage):
+        """Enter on a row."""
 
-        @property
-        def control(self) -> PagedTable:
-            return self.table
-
-    @dataclass
-    class Highlighted(Message):
-        table: PagedTable
-        row: dict
-
-        @property
-        def control(self) -> PagedTable:
-            return self.table
+    class Highlighted(_RowMessage):
+        """The cursor moved onto a row."""
 
     @dataclass
     class FirstPage(Message):
