@@ -198,14 +198,14 @@ class FarmhoundApp(App):
         self.cancel_event = threading.Event()
         self.job_label, self.job_fraction = ("loading the sample logs" if paths else "triage"), 0.0
         self.job = self._run_job(paths, self.cancel_event)
-        self._show_job()
+        self.show_job()
 
     def cancel_job(self) -> None:
         if self.job_running:
             self.cancel_event.set()
             self.say("Cancelling…")
 
-    def _show_job(self) -> None:
+    def show_job(self) -> None:
         """The job's state on the current screen's task bar (each screen has one)."""
         for bar in self.screen.query(TaskBar):
             if self.job_running:
@@ -223,7 +223,7 @@ class FarmhoundApp(App):
     @on(JobProgressed)
     def _job_progressed(self, message: JobProgressed) -> None:
         self.job_label, self.job_fraction = message.label, message.fraction
-        self._show_job()
+        self.show_job()
 
     async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure is reported here, loudly; the job's end reloads the screens."""
@@ -232,7 +232,7 @@ class FarmhoundApp(App):
             self.say(f"{worker.name or worker.description} failed: {worker.error}", severity="error", timeout=30)
         if worker is not self.job or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
-        self._show_job()
+        self.show_job()
         outcome = worker.result if event.state == WorkerState.SUCCESS else "failed"
         if outcome == "cancelled":
             self.say("Cancelled: the previous results are unchanged.")

@@ -57,7 +57,7 @@ class FarmScreen(Screen):
     def on_screen_resume(self) -> None:
         """Keys go to a table at once: the focused one, else the first visible one."""
         self.app.screen_changed()
-        self.app._show_job()
+        self.app.show_job()
         if not isinstance(self.focused, PagedTable):
             self._focus_table()
 
