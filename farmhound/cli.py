@@ -501,13 +501,6 @@ def _triage_csv(result) -> None:
 # -- tag --------------------------------------------------------------------------------------------
 
 
-def _analyst(explicit: str | None) -> str:
-    """Who is deciding: --analyst, else $FARMHOUND_ANALYST, else the OS user."""
-    import getpass
-
-    return explicit or os.environ.get("FARMHOUND_ANALYST") or getpass.getuser()
-
-
 @main.command()
 @db_option
 @click.argument("accounts", nargs=-1)
@@ -532,7 +525,7 @@ def tag(db: Path, accounts: tuple[str, ...], tag: str | None, clusters: tuple[in
       farmhound tag --undo
       farmhound tag --history acct_1f2e
     """
-    from farmhound.store.tags import TagError, TagLog
+    from farmhound.store.tags import TagError, TagLog, analyst_name
 
     modes = sum([bool(tag), undo, redo, bool(history_of)])
     if modes != 1:
@@ -545,7 +538,7 @@ def tag(db: Path, accounts: tuple[str, ...], tag: str | None, clusters: tuple[in
         if history_of:
             _print_history(log, history_of)
             return
-        who = _analyst(analyst)
+        who = analyst_name(analyst)
         if undo or redo:
             batch = log.undo(who) if undo else log.redo(who)
         else:

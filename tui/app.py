@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from farmhound.safe import visible
 from farmhound.store.investigate import Investigation
+from farmhound.store.tags import analyst_name
 from tui.chrome import TaskBar
 from tui.commands import FarmCommands
 from tui.jobs import run_job
@@ -35,7 +36,7 @@ from tui.screens.pivot import PivotScreen
 from tui.screens.sources import SourcesScreen
 from tui.screens.templates import TemplatesScreen
 from tui.screens.triage import TriageScreen
-from tui.tagging import TagModal, TagRequest, analyst, describe
+from tui.tagging import TagModal, TagRequest, describe
 
 
 @dataclass
@@ -144,13 +145,13 @@ class FarmhoundApp(App):
 
     def _tag(self, request: TagRequest | None) -> None:
         if request is not None:
-            self._write_tags(lambda log: log.apply(request.accounts, request.tag, analyst(), request.note))
+            self._write_tags(lambda log: log.apply(request.accounts, request.tag, analyst_name(), request.note))
 
     def action_undo_tag(self) -> None:
-        self._write_tags(lambda log: log.undo(analyst()))
+        self._write_tags(lambda log: log.undo(analyst_name()))
 
     def action_redo_tag(self) -> None:
-        self._write_tags(lambda log: log.redo(analyst()))
+        self._write_tags(lambda log: log.redo(analyst_name()))
 
     @work(thread=True, exclusive=True, group="tags", name="tagging", exit_on_error=False)
     def _write_tags(self, change) -> None:

@@ -10,8 +10,6 @@ Not here: the log's rules (statuses exclusive, batches, undo) — the store's ta
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -60,11 +58,6 @@ class TagModal(ModalScreen[TagRequest | None]):
         tag = self.query_one("#tag-name", Input).value.strip()
         note = self.query_one("#tag-note", Input).value.strip() or None
         self.dismiss(TagRequest(self.accounts, tag, note) if tag else None)
-
-
-def analyst() -> str:
-    """Who is deciding: $FARMHOUND_ANALYST, else the OS user."""
-    return os.environ.get("FARMHOUND_ANALYST") or getpass.getuser()
 
 
 def describe(batch) -> str:

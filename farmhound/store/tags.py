@@ -12,7 +12,7 @@ other (recorded as its own event). Any other tag is a free label that accounts c
 Tags and events are investigation tables: ingest and triage never touch them, so they survive
 re-ingest and re-triage. They hold account ids only (cluster ids are renumbered by each triage run).
 
-Not here: who the analyst is (the CLI and the UI pass it in), presentation.
+Not here: presentation (the CLI and `tui/tagging.py`).
 """
 
 from __future__ import annotations
@@ -57,6 +57,14 @@ class Batch:
     @property
     def accounts(self) -> int:
         return len({e.account_id for e in self.events})
+
+
+def analyst_name(explicit: str | None = None) -> str:
+    """Who is deciding: `explicit` (e.g. --analyst), else $FARMHOUND_ANALYST, else the OS user."""
+    import getpass
+    import os
+
+    return explicit or os.environ.get("FARMHOUND_ANALYST") or getpass.getuser()
 
 
 def check_tag(tag: str) -> str:
@@ -155,10 +163,14 @@ class TagLog:
     # -- reading --------------------------------------------------------------------------------
 
     def tags_of(self, account_id: str) -> list[str]:
-        return [t for (t,) in self.conn.execute("SELECT tag FROM tags WHERE account_id = ? ORDER BY tag", (account_id,))]
+        return [
+            t for (t,) in self.conn.execute("SELECT tag FROM tags WHERE account_id = ? ORDER BY tag", (account_id,))
+        ]
 
     def accounts_tagged(self, tag: str) -> list[str]:
-        return [a for (a,) in self.conn.execute("SELECT account_id FROM tags WHERE tag = ? ORDER BY account_id", (tag,))]
+        return [
+            a for (a,) in self.conn.execute("SELECT account_id FROM tags WHERE tag = ? ORDER BY account_id", (tag,))
+        ]
 
     def events(self, account_id: str | None = None, batch: int | None = None) -> list[TagEvent]:
         """The log, oldest first: of one account (its tag history), of one batch, or all."""
@@ -196,11 +208,16 @@ class TagLog:
         for k in range(0, len(accounts), 500):
             chunk = accounts[k : k + 500]
             marks = ", ".join("?" * len(chunk))
-            found.update(a for (a,) in self.conn.execute(f"SELECT account_id FROM accounts WHERE account_id IN ({marks})", chunk))
+            found.update(
+                a for (a,) in self.conn.execute(f"SELECT account_id FROM accounts WHERE account_id IN ({marks})", chunk)
+            )
         return found
 
     def _has(self, account: str, tag: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM tags WHERE account_id = ? AND tag = ?", (account, tag)).fetchone() is not None
+        return (
+            self.conn.execute("SELECT 1 FROM tags WHERE account_id = ? AND tag = ?", (account, tag)).fetchone()
+            is not None
+        )
 
     def _status(self, account: str) -> str | None:
         row = self.conn.execute(
