@@ -544,7 +544,7 @@ def tag(db: Path, accounts: tuple[str, ...], tag: str | None, clusters: tuple[in
         else:
             members = list(accounts)
             for cid in clusters:
-                found = [a for (a,) in store.conn.execute("SELECT account_id FROM account_scores WHERE cluster_id = ?", (cid,))]
+                found = store.cluster_members(cid)
                 if not found:
                     raise TagError(f"cluster {cid} is not in the latest triage run")
                 members += found

@@ -87,7 +87,9 @@ class FarmhoundApp(App):
             self.start_job([])
 
     def screen_changed(self) -> None:
-        """A screen was opened or closed (FarmScreen calls this)."""
+        """A screen was opened or closed (FarmScreen calls this): it shows the running job, and
+        the heap is tidied once the screens settle."""
+        self.show_job()
         # Once the screens have settled, a full collection while nobody waits for a key (automatic
         # full passes are rare: see on_mount).
         if self._tidy is not None:
@@ -123,7 +125,7 @@ class FarmhoundApp(App):
     def _open(self, screen: FarmScreen) -> None:
         # A repeated key (Enter Enter) would stack the same screen twice: the second is ignored.
         top = self.screen_stack[-1]
-        if type(top) is type(screen) and getattr(top, "target", None) == getattr(screen, "target", None):
+        if type(top) is type(screen) and top.target == screen.target:
             return
         self.push_screen(screen)
 

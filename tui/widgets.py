@@ -23,8 +23,8 @@ from textual.widgets import DataTable, Input
 from textual.worker import get_current_worker
 
 from farmhound.store.investigate import Investigation, Page
-from farmhound.store.listings import KINDS, Column
-from tui.text import cell
+from farmhound.store.listings import Column
+from tui.text import cell, kind
 
 Fetch = Callable[[int, int, str, str | None, bool | None], Page]  # offset, limit, search, sort, descending
 
@@ -60,7 +60,7 @@ def local_fetch(columns: Sequence[Column], rows: Sequence[tuple]) -> Fetch:
 
 def shown(value, column: Column) -> str:
     """The text a filter matches: what the cell says (a kind's label, not its code)."""
-    return KINDS.get(value, str(value)) if column.kind == "kind" else str(value)
+    return kind(str(value)) if column.kind == "kind" else str(value)
 
 
 @dataclass

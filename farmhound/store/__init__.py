@@ -683,6 +683,10 @@ class Store:
             size_bytes=self.path.stat().st_size if self.path.exists() else 0,
         )
 
+    def cluster_members(self, cluster_id: int) -> list[str]:
+        """The accounts of a candidate farm of the latest triage run."""
+        return [a for (a,) in self.conn.execute("SELECT account_id FROM account_scores WHERE cluster_id = ?", (cluster_id,))]
+
     def quarantine_reasons(self, source_id: int | None = None, limit: int = 5) -> list[tuple[str, int]]:
         where, params = ("WHERE source_id = ?", [source_id]) if source_id is not None else ("", [])
         return [

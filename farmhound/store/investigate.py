@@ -257,7 +257,8 @@ class Investigation:
     def members_of(self, kind: str, value: str) -> list[str]:
         """Every account of a cluster (kind "cluster") or with a pivot value: what `A` tags."""
         if kind == "cluster":
-            return [a for (a,) in self._rows("SELECT account_id FROM account_scores WHERE cluster_id = ?", (int(value),))]
+            with self._store() as s:
+                return s.cluster_members(int(value))
         return [a for (a,) in self._rows(
             "SELECT account_id FROM account_values WHERE kind = ? AND value = ?", (kind, value))]  # fmt: skip
 

@@ -32,6 +32,7 @@ class FarmScreen(Screen):
         *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"tab-{n}") for n in range(1, 6)),
     ]
     HELP = ""
+    target: tuple | None = None  # what the screen shows (a cluster, an account, a value): not opened twice in a row
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,7 +58,6 @@ class FarmScreen(Screen):
     def on_screen_resume(self) -> None:
         """Keys go to a table at once: the focused one, else the first visible one."""
         self.app.screen_changed()
-        self.app.show_job()
         if not isinstance(self.focused, PagedTable):
             self._focus_table()
 

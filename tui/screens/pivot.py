@@ -65,25 +65,29 @@ many of them have each and how many accounts have it platform-wide.
             listing_fetch(self.inv, "pivot", {"kind": self.kind, "value": self.value})
         )
         accounts = pivot_set(self.kind, self.value)
-        self.load(lambda: self.inv.levels(*accounts), self._levels, "pivot-levels")
+        self.load(lambda: (self.inv.levels(*accounts), self._value_text()), self._levels, "pivot-levels")
         self.load(
             lambda: self.inv.facets(*accounts, exclude=(self.kind, self.value), sample=FACET_SAMPLE),
             self._facets,
             "pivot-facets",
         )
 
-    def _levels(self, levels: dict[str, int]) -> None:
+    def _value_text(self) -> Text:
+        """The value as the summary shows it: a template by its pattern (a store read: in the worker)."""
+        if self.kind == "template":
+            t = self.inv.template(int(self.value))
+            return pattern(t["pattern"], 120) if t else lit(self.value)
+        return lit(self.value, 120)
+
+    def _levels(self, result: tuple[dict[str, int], Text]) -> None:
+        levels, value = result
         n = sum(levels.values())
         if n > FACET_SAMPLE:
             self.query_one("#facets", PagedTable).set_title(
                 f"What the {FACET_SAMPLE:,} highest-scored of these {n:,} accounts also share"
             )
         text = Text.assemble((f"{n:,} accounts", "bold"), " have ", (kind(self.kind) + " ", "dim"))
-        if self.kind == "template":
-            t = self.inv.template(int(self.value))
-            text.append_text(pattern(t["pattern"], 120) if t else lit(self.value))
-        else:
-            text.append_text(lit(self.value, 120))
+        text.append_text(value)
         text.append("   ")
         for name in ("critical", "high", "medium", "low", "unscored"):
             if levels.get(name):
