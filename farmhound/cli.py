@@ -14,45 +14,17 @@ from pathlib import Path
 
 import click
 import orjson
-from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from farmhound import __version__
+from farmhound.cli_base import DEFAULT_DB, console, db_option, err_console  # noqa: F401
+from farmhound.cli_base import fail as _fail
+from farmhound.cli_base import open_store as _open_store
 from farmhound.models import IngestSummary
 from farmhound.safe import visible
 from loaders.exports import load_all as load_exports
-
-# The store (sqlite-utils, which imports pandas) is imported inside the commands: the ingest
-# reader process re-imports this module when it starts, and must start fast.
-DEFAULT_DB = "farmhound.db"
-
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=lambda: os.environ.get("FARMHOUND_DB", DEFAULT_DB),
-    show_default="farmhound.db, or $FARMHOUND_DB",
-    help="The SQLite store.",
-)
-
-
-def _fail(message: str) -> None:
-    err_console.print(Text(f"error: {visible(message)}", style="bold red"), soft_wrap=True)
-    sys.exit(1)
-
-
-def _open_store(db: Path, readonly: bool = False):
-    from farmhound.store import Store, StoreError
-
-    try:
-        return Store(db, readonly=readonly)
-    except StoreError as exc:
-        _fail(str(exc))
-        raise  # unreachable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -609,3 +581,8 @@ def sample(out: Path, scale: float, seed: int, fmt: str) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+from farmhound.cli_case import case  # noqa: E402  (a group of its own module, registered here)
+
+main.add_command(case)

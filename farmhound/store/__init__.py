@@ -25,7 +25,7 @@ import sqlite_utils
 from farmhound import __version__
 from farmhound.models import SourceRecord, StoreInfo
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 30_000
 PAGE_SIZE = 16384  # measured: 16 KiB pages load ~1.5x faster than 4 KiB for 2 KB rows
 
@@ -319,7 +319,49 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_tags_tag ON tags (tag)")
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    """Cases (see `farmhound/store/cases.py`): named groups of accounts, clusters and templates, with
+    notes, a status and an append-only log of every change. Investigation tables: no rebuild touches
+    them. A cluster or template is kept as it was when added (ids are renumbered by each triage
+    run); the accounts of a cluster are added as members in their own right."""
+    db.execute(
+        """CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            status TEXT NOT NULL,             -- open | review | closed
+            created_at TEXT NOT NULL,
+            analyst TEXT NOT NULL,
+            description TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE case_items (
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            kind TEXT NOT NULL,               -- account | cluster | template
+            key TEXT NOT NULL,                -- account id; "run R cluster N"; the template pattern's SHA-256
+            added_at TEXT NOT NULL,
+            analyst TEXT NOT NULL,
+            via TEXT NOT NULL,                -- how it joined: "account", "cluster 4 (run 7)", "tagged confirmed", ...
+            detail TEXT,                      -- JSON: a cluster or template as it was when added
+            PRIMARY KEY (case_id, kind, key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE case_events (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            at TEXT NOT NULL,
+            analyst TEXT NOT NULL,
+            action TEXT NOT NULL,             -- new | add | remove | note | status | export
+            kind TEXT,                        -- add/remove: account | cluster | template
+            keys TEXT,                        -- add/remove: JSON list of the keys changed
+            text TEXT                         -- note text, new status, export folder, ...
+        )"""
+    )
+    db.execute("CREATE INDEX idx_case_events_case ON case_events (case_id, id)")
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5}
 DERIVED_TABLES = (
     "templates", "prompt_templates", "account_templates", "clusters", "account_scores", "account_values",
     "cluster_values",
@@ -682,6 +724,15 @@ class Store:
             last_ts=self.conn.execute("SELECT max(ts) FROM requests").fetchone()[0],
             size_bytes=self.path.stat().st_size if self.path.exists() else 0,
         )
+
+    def known_accounts(self, accounts: list[str]) -> set[str]:
+        """Which of `accounts` the store knows (from account records or requests)."""
+        found: set[str] = set()
+        for k in range(0, len(accounts), 500):
+            chunk = accounts[k : k + 500]
+            sql = f"SELECT account_id FROM accounts WHERE account_id IN ({', '.join('?' * len(chunk))})"
+            found.update(a for (a,) in self.conn.execute(sql, chunk))
+        return found
 
     def cluster_members(self, cluster_id: int) -> list[str]:
         """The accounts of a candidate farm of the latest triage run."""

@@ -60,11 +60,14 @@ class Batch:
 
 
 def analyst_name(explicit: str | None = None) -> str:
-    """Who is deciding: `explicit` (e.g. --analyst), else $FARMHOUND_ANALYST, else the OS user."""
+    """Who is deciding: `explicit` (e.g. --analyst), else $FARMHOUND_ANALYST, else `analyst` in the
+    settings file (`farmhound/settings.py`), else the OS user."""
     import getpass
     import os
 
-    return explicit or os.environ.get("FARMHOUND_ANALYST") or getpass.getuser()
+    from farmhound.settings import load_settings
+
+    return explicit or os.environ.get("FARMHOUND_ANALYST") or load_settings()["analyst"] or getpass.getuser()
 
 
 def check_tag(tag: str) -> str:
@@ -76,7 +79,8 @@ def check_tag(tag: str) -> str:
     return tag
 
 
-def _now() -> str:
+def now() -> str:
+    """The time of an investigation event: ISO 8601, UTC, milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -97,7 +101,7 @@ class TagLog:
         accounts = list(dict.fromkeys(accounts))
         if not accounts:
             raise TagError("no accounts to tag")
-        known = self._known(accounts)
+        known = self.store.known_accounts(accounts)
         missing = [a for a in accounts if a not in known]
         if missing:
             raise TagError(f"no such account: {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))
@@ -145,7 +149,7 @@ class TagLog:
         return events + self._write(batch, kind, account, tag, analyst, note, remove, reverts)
 
     def _write(self, batch, kind, account, tag, analyst, note, remove, reverts) -> list[TagEvent]:
-        at, action, previous = _now(), "remove" if remove else "add", self._status(account)
+        at, action, previous = now(), "remove" if remove else "add", self._status(account)
         cur = self.conn.execute(
             "INSERT INTO tag_events (batch, kind, at, analyst, action, account_id, tag, note, previous, reverts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -202,16 +206,6 @@ class TagLog:
                 undone.remove(reverts)
                 done.append(batch)
         return done, undone
-
-    def _known(self, accounts: list[str]) -> set[str]:
-        found: set[str] = set()
-        for k in range(0, len(accounts), 500):
-            chunk = accounts[k : k + 500]
-            marks = ", ".join("?" * len(chunk))
-            found.update(
-                a for (a,) in self.conn.execute(f"SELECT account_id FROM accounts WHERE account_id IN ({marks})", chunk)
-            )
-        return found
 
     def _has(self, account: str, tag: str) -> bool:
         return (
