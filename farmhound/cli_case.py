@@ -252,7 +252,8 @@ def case_export(db: Path, name: str, out: Path, make_zip: bool, redact: str, tlp
     kinds = [k.strip() for k in redact.split(",") if k.strip()]
     store = open_store(db)
     who = _who(analyst)
-    tlp = tlp or _run(load_settings)["tlp"]
+    settings = _run(load_settings)
+    tlp = tlp or settings["tlp"]
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[step]}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:  # fmt: skip
         task = bar.add_task(f"exporting {visible(name)}", total=len(STEPS), step="")
@@ -261,7 +262,8 @@ def case_export(db: Path, name: str, out: Path, make_zip: bool, redact: str, tlp
             bar.update(task, completed=STEPS.index(step), step=step)
 
         done = _run(lambda: export_case(store, name, out, who, tlp=tlp, redact=kinds, make_zip=make_zip,
-                                        samples=samples, progress=progress))  # fmt: skip
+                                        samples=samples, organisation=settings["organisation"],
+                                        progress=progress))  # fmt: skip
     console.print(Text(f"case file {visible(str(done.folder))}: {len(done.files)} files, {done.members:,} members"
                        + (f"; zip {visible(str(done.zip_path))}" if done.zip_path else "")))  # fmt: skip
     console.print(Text(f"manifest SHA-256 {done.manifest_sha256}  (give this to the recipient separately)"))

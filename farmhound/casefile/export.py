@@ -103,7 +103,7 @@ def render(data: CaseData, progress: Callable[[str], None] | None = None) -> dic
         "evidence/templates.jsonl": _jsonl(asdict(t) for t in data.templates),
     }
     step("indicators")
-    files["indicators.json"] = stix.bundle_json(data).encode()
+    files["indicators.json"] = stix.bundle_json(data, data.organisation).encode()
     return files
 
 
@@ -204,6 +204,7 @@ def export_case(
     redact: list[str] = (),
     make_zip: bool = False,
     samples: int = 5,
+    organisation: str = "farmhound",
     progress: Callable[[str], None] | None = None,
 ) -> Exported:
     """Gather the case `name` from `store`, write its case file to `out`, and log the export.
@@ -213,6 +214,7 @@ def export_case(
         tlp: clear, green, amber, amber+strict or red.
         redact: any of emails, ips, prompts (see `redact.py`).
         samples: requests per member kept as evidence.
+        organisation: the producer named in the STIX bundle.
         progress: called with each step's name (one of STEPS) as it starts.
     """
     from farmhound.store.cases import CaseBook
@@ -226,6 +228,7 @@ def export_case(
         raise ExportError(str(exc)) from exc
     _check_target(Path(out), make_zip)
     data = gather(store, name, analyst, tlp=tlp, samples_per_member=samples, progress=progress)
+    data.organisation = organisation
     done = write(data, out, redact, make_zip, progress)
     CaseBook(store).record_export(name, analyst, str(done.zip_path or done.folder))
     return done

@@ -130,6 +130,7 @@ class CaseData:
     signups: list[tuple[str, int]]  # members' signups per hour: (hour start, accounts), oldest first
     samples: list[SampleRequest]  # a few requests per member, by member then time
     sources: list[SourceFile]
+    organisation: str = "farmhound"  # the producer, named in the STIX bundle (settings: organisation)
 
     @property
     def requests(self) -> int:

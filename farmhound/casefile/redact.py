@@ -16,6 +16,7 @@ Not here: what the case file holds (`model.py`), writing it (`export.py`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import ipaddress
 import re
@@ -56,12 +57,12 @@ def check(kinds: list[str]) -> list[str]:
 
 
 def redact(data: CaseData, kinds: list[str]) -> CaseData:
-    """A copy of `data` with `kinds` (emails, ips, prompts) hashed or dropped everywhere."""
+    """`data` (a copy if anything is redacted) with `kinds` (emails, ips, prompts) hashed or dropped everywhere."""
     kinds = check(kinds)
+    if not kinds:
+        return dataclasses.replace(data, redacted=[])
     out = copy.deepcopy(data)
     out.redacted = kinds
-    if not kinds:
-        return out
     emails, ips, prompts = ("emails" in kinds), ("ips" in kinds), ("prompts" in kinds)
 
     def scrub(text):

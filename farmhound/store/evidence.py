@@ -76,11 +76,13 @@ def gather(
 
     step("requests")
     uses: dict[str, dict[str, dict]] = defaultdict(lambda: {"ip": defaultdict(int), "ua": defaultdict(int)})
-    for account, ip, ua, n, first, last in conn.execute(
-        "SELECT account_id, ip, user_agent, count(*), min(ts), max(ts) FROM requests "
-        f"WHERE account_id IN {MEMBERS} GROUP BY account_id, ip, user_agent",
+    source_ids = set()
+    for account, ip, ua, source_id, n, first, last in conn.execute(
+        "SELECT account_id, ip, user_agent, source_id, count(*), min(ts), max(ts) FROM requests "
+        f"WHERE account_id IN {MEMBERS} GROUP BY account_id, ip, user_agent, source_id",
         (members,),
     ):
+        source_ids.add(source_id)
         m = people[account]
         m.requests += n
         m.first_seen = min(filter(None, (m.first_seen, iso(first))), default=None)
@@ -118,13 +120,14 @@ def gather(
     samples = _samples(conn, members, samples_per_member)
 
     step("sources")
+    source_ids.update(i for (i,) in conn.execute(
+        f"SELECT DISTINCT source_id FROM accounts WHERE account_id IN {MEMBERS}", (members,)))  # fmt: skip
     sources = [
         SourceFile(*row)
         for row in conn.execute(
-            "SELECT path, sha256, format, kind, rows_read, finished_at FROM sources WHERE id IN ("
-            f"SELECT DISTINCT source_id FROM requests WHERE account_id IN {MEMBERS} "
-            f"UNION SELECT source_id FROM accounts WHERE account_id IN {MEMBERS}) ORDER BY id",
-            (members, members),
+            "SELECT path, sha256, format, kind, rows_read, finished_at FROM sources "
+            "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (json.dumps(sorted(i for i in source_ids if i is not None)),),
         )
     ]
 
