@@ -116,8 +116,8 @@ def case_add(db: Path, name: str, accounts, clusters, templates, tagged: str | N
 
     _run(add)
     now = book.get(name)
-    console.print(Text(f"case {visible(now.name)}: added {total}; it holds {now.members:,} accounts, "
-                       f"{now.clusters} clusters, {now.templates} templates"))  # fmt: skip
+    holds = Added(now.members, now.clusters, now.templates)
+    console.print(Text(f"case {visible(now.name)}: added {total}; it holds {holds}"), soft_wrap=True)
 
 
 @case.command("remove")
@@ -266,7 +266,7 @@ def case_export(db: Path, name: str, out: Path, make_zip: bool, redact: str, tlp
                                         progress=progress))  # fmt: skip
     console.print(Text(f"case file {visible(str(done.folder))}: {len(done.files)} files, {done.members:,} members"
                        + (f"; zip {visible(str(done.zip_path))}" if done.zip_path else "")))  # fmt: skip
-    console.print(Text(f"manifest SHA-256 {done.manifest_sha256}  (give this to the recipient separately)"))
+    console.print(Text(f"manifest SHA-256 {done.manifest_sha256}  (give this to the recipient separately)"), soft_wrap=True)
 
 
 @case.command("verify")
@@ -290,7 +290,7 @@ def case_verify(path: Path, as_json: bool) -> None:
     elif result.ok:
         console.print(Text(f"OK: {result.checked} files match the manifest of case {visible(result.case)} "
                            f"({visible(result.analyst)}, {result.generated_at})", style="bold green"))  # fmt: skip
-        console.print(Text(f"manifest SHA-256 {result.manifest_sha256}"))
+        console.print(Text(f"manifest SHA-256 {result.manifest_sha256}"), soft_wrap=True)
     else:
         for problem in result.problems:
             console.print(Text(f"FAIL {visible(problem)}", style="bold red"))

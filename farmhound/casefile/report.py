@@ -243,7 +243,7 @@ svg.chart{width:100%;height:auto;display:block}
 table{border-collapse:collapse;width:100%;font-size:12.5px;margin:6px 0 14px}
 th,td{border-bottom:1px solid var(--line);padding:4px 7px;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:var(--soft);font-weight:600;white-space:nowrap} .n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.d{white-space:nowrap} td.w{overflow-wrap:anywhere;min-width:8em}
+td.d{white-space:nowrap} td.w{overflow-wrap:anywhere;min-width:8em} td.i{overflow-wrap:anywhere;min-width:10.5em}
 code,.mono,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--soft);padding:6px 8px;margin:0;border-radius:4px;max-height:12em;overflow:auto}
 .level{display:inline-block;white-space:nowrap;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;background:#7a8594;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -263,7 +263,8 @@ def _level(level: object) -> str:
 
 def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
     """An HTML table from cells that are already escaped; `cls` has a letter per column: n numeric,
-    d no wrapping (times), w wrap anywhere (ids, user agents, hashes), anything else plain text."""
+    d no wrapping (times), w wrap anywhere (emails, user agents, hashes), i the same but wider (account
+    ids), anything else plain text."""
     def cell(tag: str, i: int, v: str) -> str:
         c = cls[i:i + 1].strip(".")
         return f'<{tag} class="{c}">{v}</{tag}>' if c else f"<{tag}>{v}</{tag}>"
@@ -357,7 +358,7 @@ def render_html(data: CaseData) -> str:
              esc(_when(m.last_seen, "%Y-%m-%d")), esc(m.user_agents[0] if m.user_agents else "—", 80),
              esc(", ".join([*m.tags, m.via]), 100)] for m in data.members[:HTML_MEMBERS]]
     out.append(_table(["Account", "Email", "Country", "Signed up (UTC)", "Cluster", "Level", "Score", "Requests",
-                       "First seen", "Last seen", "Top user agent", "Tags, joined via"], rows, "ww.dndnnddw.") if rows
+                       "First seen", "Last seen", "Top user agent", "Tags, joined via"], rows, "iw.dndnnddw.") if rows
                else '<p class="muted">No members.</p>')
     out.append('</section><section id="sources"><h2>Source exports</h2>')
     rows = [[esc(s.path, 200), esc(s.kind), esc(s.format), esc(_num(s.rows_read)), esc(_when(s.loaded_at)),
