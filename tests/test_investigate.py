@@ -269,6 +269,9 @@ def test_the_read_path_cannot_write(inv):
 def test_a_schema_2_store_loses_its_old_results_so_triage_rebuilds_them(db):
     s = Store(db)  # make it look like a store triaged by schema 2
     for sql in (
+        "DROP TABLE case_events",
+        "DROP TABLE case_items",
+        "DROP TABLE cases",
         "DROP TABLE tag_events",
         "DROP TABLE tags",
         "DROP TABLE account_values",

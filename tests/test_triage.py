@@ -220,7 +220,7 @@ def test_a_schema_1_store_is_migrated_on_open_and_keeps_its_rows(tmp_path):
     db = tmp_path / "old.db"
     cli("ingest", SAMPLE / "accounts.csv", "--db", db)
     c = sqlite3.connect(db)  # as a farmhound of schema 1 left it: no derived tables
-    for table in (*DERIVED_TABLES, "triage_runs", "tag_events", "tags"):
+    for table in (*DERIVED_TABLES, "triage_runs", "tag_events", "tags", "case_events", "case_items", "cases"):
         c.execute(f"DROP TABLE {table}")
     c.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     c.commit()

@@ -6,6 +6,9 @@ for a first run, running triage — is one named thread worker that runs and wat
 (`jobs.py`); progress arrives at most every 0.2 s, Escape cancels it, and the screens keep
 answering from the previous results until the new ones are committed.
 
+Case work (the Cases screen, `C`, case writes) is mixed in from `casework.py`, the case file
+export job from `case_export.py`.
+
 Not here: SQL (`farmhound/store/`), detection (`farmhound/triage.py`), screen layouts (`screens/`).
 """
 
@@ -26,6 +29,8 @@ from textual.worker import Worker, WorkerState
 from farmhound.safe import visible
 from farmhound.store.investigate import Investigation
 from farmhound.store.tags import analyst_name
+from tui.case_export import CaseExport
+from tui.casework import CaseWork
 from tui.chrome import TaskBar
 from tui.commands import FarmCommands
 from tui.jobs import run_job
@@ -48,13 +53,14 @@ class JobProgressed(Message):
         return isinstance(message, JobProgressed)
 
 
-class FarmhoundApp(App):
+class FarmhoundApp(CaseWork, CaseExport, App):
     CSS_PATH = "app.tcss"
     TITLE = "farmhound"
     COMMANDS = App.COMMANDS | {FarmCommands}
     BINDINGS = [
         Binding("f1", "toggle_help", "Help", id="help"),
         Binding("ctrl+t", "open_triage", "Triage queue", id="triage-queue", show=False),
+        Binding("c", "open_cases", "Cases", id="cases"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -175,6 +181,8 @@ class FarmhoundApp(App):
         for screen in self.screen_stack:
             if isinstance(screen, AccountScreen):
                 screen.show_tags()
+            elif hasattr(screen, "case_changed"):  # the Cases screen lists its members' tags
+                screen.case_changed(None)
 
     # -- the job: load (first run) and triage ----------------------------------------------------
 
@@ -209,10 +217,13 @@ class FarmhoundApp(App):
             self.say("Cancelling…")
 
     def show_job(self) -> None:
-        """The job's state on the current screen's task bar (each screen has one)."""
+        """The job's state on the current screen's task bar (each screen has one); else a case
+        export's (`case_export.py`)."""
         for bar in self.screen.query(TaskBar):
             if self.job_running:
                 bar.report(self.job_label, self.job_fraction)
+            elif self.export_label is not None:
+                bar.report(self.export_label, self.export_fraction)
             else:
                 bar.finish()
 

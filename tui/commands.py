@@ -21,6 +21,7 @@ class FarmCommands(Provider):
         actions = [
             ("Triage queue", "candidate farms, ranked", app.action_open_triage),
             ("Templates", "prompt template families by spread", app.action_open_templates),
+            ("Cases", "cases: members, clusters, templates, notes, log; export (c)", app.action_open_cases),
             ("Sources and quarantine", "files loaded, hashes, rejected rows", app.action_open_sources),
             ("Re-run triage", "recompute templates, signals, clusters and scores", app.action_rerun),
             ("Cancel the running job", "stop ingest or triage; results stay as they were", app.cancel_job),
@@ -39,6 +40,9 @@ class FarmCommands(Provider):
                  screen.action_tag_one),
                 ("Tag every account of this cluster or pivot", "one batch, undone as one (A)", screen.action_tag_all),
             ]  # fmt: skip
+        target = screen.case_target() if hasattr(screen, "case_target") else None
+        if target is not None:
+            actions.append(("Add to a case", f"{visible(target.what, 60)} (C)", screen.action_to_case))
         if hasattr(screen, "commands"):
             actions += screen.commands()
         focused = self.focused  # the widget focused before the palette opened

@@ -22,6 +22,7 @@ from farmhound.scoring import Reason
 from farmhound.store.listings import KINDS
 
 LEVEL_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
+CASE_STYLES = {"open": "bold", "review": "yellow", "closed": "dim"}
 
 
 def lit(value: object, limit: int | None = None, style: str = "") -> Text:
@@ -34,6 +35,11 @@ def when(ms: int | None, seconds: bool = False) -> str:
         return "—"
     fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     return datetime.fromtimestamp(ms / 1000, UTC).strftime(fmt)
+
+
+def iso(at: str | None) -> str:
+    """An investigation event's time (ISO 8601, UTC) as `2026-05-04 13:02:11`."""
+    return at[:19].replace("T", " ") if at else "—"
 
 
 def level(name: str | None) -> Text:
@@ -65,8 +71,14 @@ def cell(value: object, column_kind: str) -> Text:
         return number(value if value is None else float(value))
     if column_kind == "ts":
         return Text(when(value))
+    if column_kind == "iso":
+        return Text(iso(value))
     if column_kind == "level":
         return level(value)
+    if column_kind == "status":
+        return lit(value, 20, CASE_STYLES.get(str(value), ""))
+    if column_kind == "hash":
+        return lit(value, 13)
     if column_kind == "json":
         try:
             data = json.loads(value or "{}")

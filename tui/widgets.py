@@ -134,6 +134,7 @@ class PagedTable(DataTable):
         self.loads = 0  # pages shown so far (tests and benchmarks wait on it)
         self._generation = 0
         self._loading = False
+        self._keep_row: int | None = None
 
     def on_mount(self) -> None:
         # F1 shows the focused widget's help: the screen's, then how tables work.
@@ -155,8 +156,11 @@ class PagedTable(DataTable):
         self.title = title
         self._status()
 
-    def reload(self) -> None:
+    def reload(self, keep_cursor: bool = False) -> None:
+        """Page the source again from its start; with `keep_cursor`, the cursor stays on the same
+        row number (after a row was removed: the next one), within the first page."""
         self._generation += 1
+        self._keep_row = self.cursor_row if keep_cursor and self.row_count else None
         self._load(0, False)
 
     def _load(self, offset: int, append: bool) -> None:
@@ -189,6 +193,9 @@ class PagedTable(DataTable):
         kinds = [c.kind for c in page.columns]
         self.add_rows([[cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in page.rows])
         self.rows_data.extend(page.rows)
+        if not message.append and self._keep_row and self.row_count:
+            self.move_cursor(row=min(self._keep_row, self.row_count - 1), animate=False)
+        self._keep_row = None
         self.more = page.more
         self._loading = False
         self.loads += 1

@@ -216,7 +216,9 @@ def export_case(
         redact: any of emails, ips, prompts (see `redact.py`).
         samples: requests per member kept as evidence.
         organisation: the producer named in the STIX bundle.
-        progress: called with each step's name (one of STEPS) as it starts.
+        progress: called with each step's name (one of STEPS) as it starts. It may raise to stop
+            the export: nothing is written before the last step has started, so a stopped export
+            leaves nothing behind.
     """
     from farmhound.store.cases import CaseBook
     from farmhound.store.evidence import gather

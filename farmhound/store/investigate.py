@@ -23,6 +23,7 @@ from pathlib import Path
 
 from farmhound.scoring import Reason
 from farmhound.store import Store, StoreError
+from farmhound.store.cases import Case, CaseBook, CaseError
 from farmhound.store.listings import LISTINGS, Column, Listing, like_pattern
 
 
@@ -269,6 +270,36 @@ class Investigation:
             "SELECT account_id FROM accounts WHERE account_id >= ? AND account_id < ? ORDER BY account_id LIMIT ?",
             (prefix, hi, limit),
         )]  # fmt: skip
+
+    # -- cases (written by `cases.py` on a writable store; read here) ------------------------------
+
+    def cases_ready(self) -> bool:
+        """Whether the store has the case tables (schema 5: a writable open migrates it)."""
+        return bool(self._rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_events'"))
+
+    def case(self, name: str) -> Case | None:
+        """One case with its counts and latest change, or None."""
+        with self._store() as s:
+            try:
+                return CaseBook(s).get(name)
+            except CaseError:
+                return None
+
+    def case_members(self, name: str) -> list[str]:
+        """Every account of a case (what `A` tags on the Cases screen)."""
+        with self._store() as s:
+            try:
+                return CaseBook(s).members(name)
+            except CaseError:
+                return []
+
+    def case_names(self, limit: int = 100) -> list[str]:
+        """Case names, the most recently changed first (what the "add to case" dialog offers)."""
+        if not self.cases_ready():
+            return []
+        return [n for (n,) in self._rows(
+            "SELECT c.name FROM cases c ORDER BY (SELECT max(e.at) FROM case_events e WHERE e.case_id = c.id) DESC, "
+            "c.id DESC LIMIT ?", (limit,))]  # fmt: skip
 
     # -- aggregates -----------------------------------------------------------------------------
 

@@ -38,7 +38,8 @@ class Column:
     name: str
     label: str
     expr: str  # SQL expression
-    kind: str = "text"  # text | long (a last column: shown wider) | int | float | ts | level | json | reasons | kind
+    kind: str = "text"  # text | long (a last column: shown wider) | int | float | ts | iso | level | json | reasons
+    #                     | kind | status (a case's) | hash (shown short)
     sortable: bool = True
     searchable: bool = False
     order: str | None = None  # SQL expression to sort by, when not `expr` (levels sort by rank)
@@ -74,6 +75,19 @@ _ACCOUNT_COLS = (
     ("cluster", "cluster", "s.cluster_id", "int"),
     ("email", "email", "a.email", "text", True, True),
     ("created", "signed up", "a.created_at", "ts"),
+)
+
+# Case listings (`cases.py` owns the tables): a case's items are keyed by account id, "run R cluster
+# N" or a pattern's SHA-256, and keep a cluster or template as it was when added (`detail`, JSON).
+_CASE_ITEMS = "(SELECT count(*) FROM case_items i WHERE i.case_id = c.id AND i.kind = '{kind}')"
+_DETAIL = "json_extract(i.detail, '$.{key}')"
+_TAGS_OF = "(SELECT group_concat(t.tag, ', ') FROM tags t WHERE t.account_id = {account})"
+_ADDED_COLS = (("added", "added (UTC)", "i.added_at", "iso"), ("analyst", "by", "i.analyst", "text", True, True))
+_EVENT_WHAT = (  # "3 accounts: acct_1, …" (a template by the start of its pattern's SHA-256)
+    "CASE WHEN e.keys IS NULL THEN '' ELSE json_array_length(e.keys) || ' ' || e.kind "
+    "|| CASE WHEN json_array_length(e.keys) > 1 THEN 's' ELSE '' END || ': ' "
+    "|| CASE e.kind WHEN 'template' THEN substr(json_extract(e.keys, '$[0]'), 1, 12) || '…' "
+    "ELSE json_extract(e.keys, '$[0]') END || CASE WHEN json_array_length(e.keys) > 1 THEN ', …' ELSE '' END END"
 )
 
 LISTINGS = {
@@ -225,6 +239,85 @@ LISTINGS = {
         "source_id",
         False,
         {"source": None},
+    ),
+    "cases": Listing(
+        "cases",
+        _cols(
+            ("id", "#", "c.id", "int"),
+            ("name", "case", "c.name", "text", True, True),
+            ("status", "status", "c.status", "status", True, True),
+            ("accounts", "accounts", _CASE_ITEMS.format(kind="account"), "int"),
+            ("clusters", "clusters", _CASE_ITEMS.format(kind="cluster"), "int"),
+            ("templates", "templates", _CASE_ITEMS.format(kind="template"), "int"),
+            ("opened", "opened (UTC)", "c.created_at", "iso"),
+            ("analyst", "by", "c.analyst", "text", True, True),
+            ("updated", "last change (UTC)", "(SELECT max(e.at) FROM case_events e WHERE e.case_id = c.id)", "iso"),
+            ("description", "description", "c.description", "long", False, True),
+        ),
+        "cases c",
+        "c.id",
+        "updated",
+    ),
+    "case_members": Listing(
+        "case_members",
+        _cols(
+            ("account_id", "account", "i.key", "text", True, True),
+            ("via", "via", "i.via", "text", True, True),
+            _level("s.level"),
+            ("score", "score", "s.score", "float"),
+            ("cluster", "cluster now", "s.cluster_id", "int"),
+            ("tags", "tags", _TAGS_OF.format(account="i.key"), "text", True, True),
+            ("requests", "requests", "(SELECT count(*) FROM requests r WHERE r.account_id = i.key)", "int"),
+            *_ADDED_COLS,
+        ),
+        "case_items i LEFT JOIN account_scores s ON s.account_id = i.key WHERE i.case_id = :case AND i.kind = 'account'",
+        "i.key",
+        "score",
+    ),
+    "case_clusters": Listing(  # as they were when added: a later triage run renumbers clusters
+        "case_clusters",
+        _cols(
+            ("cluster_id", "cluster", _DETAIL.format(key="id"), "int"),
+            ("run", "run", _DETAIL.format(key="run"), "int"),
+            _level(_DETAIL.format(key="level")),
+            ("score", "score", _DETAIL.format(key="score"), "float"),
+            ("size", "accounts", _DETAIL.format(key="size"), "int"),
+            *_ADDED_COLS,
+            ("key", "key", "i.key", "text", True, True),
+            ("links", "held together by", _DETAIL.format(key="links"), "json", False, True),
+        ),
+        "case_items i WHERE i.case_id = :case AND i.kind = 'cluster'",
+        "i.key",
+        "score",
+    ),
+    "case_templates": Listing(
+        "case_templates",
+        _cols(
+            ("template_id", "template", _DETAIL.format(key="id"), "int"),
+            ("accounts", "accounts", _DETAIL.format(key="accounts"), "int"),
+            ("requests", "requests", _DETAIL.format(key="requests"), "int"),
+            ("cot_share", "CoT", _DETAIL.format(key="cot_share"), "float"),
+            ("key", "pattern sha256", "i.key", "hash", True, True),
+            *_ADDED_COLS,
+            ("pattern", "pattern", _DETAIL.format(key="pattern"), "long", False, True),
+        ),
+        "case_items i WHERE i.case_id = :case AND i.kind = 'template'",
+        "i.key",
+        "accounts",
+    ),
+    "case_log": Listing(  # newest first
+        "case_log",
+        _cols(
+            ("id", "#", "e.id", "int"),
+            ("at", "time (UTC)", "e.at", "iso"),
+            ("analyst", "analyst", "e.analyst", "text", True, True),
+            ("action", "action", "e.action", "text", True, True),
+            ("what", "what", _EVENT_WHAT, "text", False, True),
+            ("text", "note / detail", "e.text", "long", False, True),
+        ),
+        "case_events e WHERE e.case_id = :case",
+        "e.id",
+        "id",
     ),
 }
 

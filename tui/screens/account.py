@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static, TabbedContent, TabPane
 
 from farmhound.store.listings import Column
+from tui.casework import CaseTarget
 from tui.chrome import Timeline
 from tui.screens.base import FarmScreen
 from tui.screens.cluster import REASON_COLUMNS, reason_rows
@@ -41,8 +42,12 @@ class AccountScreen(FarmScreen):
 - **1-5** switch tabs (Shares, Templates, Score, Requests, Tags); **c** opens its cluster;
   **Escape** goes back along the trail.
 - **T** tags it (suspected / confirmed / cleared or a label, with a note); **u** undoes, **U** redoes.
+- **C** adds it to a case (the cases: Ctrl+P "Cases"; here **c** opens its cluster).
 """
-    BINDINGS = [Binding("c", "open_cluster", "Its cluster", id="open-cluster")]
+    BINDINGS = [
+        Binding("c", "open_cluster", "Its cluster", id="open-cluster"),
+        Binding("C", "to_case", "Add to case", id="to-case"),
+    ]
     TITLE = "account"
 
     def __init__(self, account_id: str, trail: list[tuple[str, str]] | None = None):
@@ -135,6 +140,10 @@ class AccountScreen(FarmScreen):
             self.notify("This account is in no cluster.")
         else:
             self.app.open_cluster(self.cluster_id)
+
+    def case_target(self) -> CaseTarget:
+        account = self.account_id
+        return CaseTarget(f"account {account}", lambda book, case, who: book.add_accounts(case, [account], who))
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         row, table = message.row, message.table.id

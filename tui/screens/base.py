@@ -69,10 +69,14 @@ class FarmScreen(Screen):
             tables.first().focus()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        for table, fetch in self._deferred.pop(event.pane.id or "", {}).values():
+        self.tab_opened(event.pane)
+
+    def tab_opened(self, pane: TabPane, focus: bool = True) -> None:
+        """A tab was opened: its tables load if they waited for it, and the first one has the keys."""
+        for table, fetch in self._deferred.pop(pane.id or "", {}).values():
             table.show(fetch)
-        tables = event.pane.query(PagedTable)
-        if tables:
+        tables = pane.query(PagedTable)
+        if tables and focus:
             tables.first().focus()
 
     def action_tab(self, n: int) -> None:
@@ -101,9 +105,11 @@ class FarmScreen(Screen):
         self.query_one(FilterBar).open_for(message.table)
 
     def action_back(self) -> None:
-        """Escape: cancels the running job (its bar says so), else goes back one screen."""
+        """Escape: cancels the running job or export (its bar says so), else goes back one screen."""
         if self.app.job_running:
             self.app.cancel_job()
+        elif self.app.export_cancel is not None:
+            self.app.cancel_export()
         elif len(self.app.screen_stack) > 2:  # the default screen, then the triage queue
             self.app.pop_screen()
 
@@ -135,6 +141,19 @@ class FarmScreen(Screen):
             return
         accounts = self.inv.members_of(*group)
         self.app.ask_tag(accounts, f"all {len(accounts):,} accounts of {group[0]} {group[1]}")
+
+    # -- cases (tui/casework.py) -----------------------------------------------------------------
+
+    def case_target(self):
+        """What `C` adds to a case here (a `CaseTarget`), or None. Screens with a `C` binding say."""
+        return None
+
+    def action_to_case(self) -> None:
+        target = self.case_target()
+        if target is None:
+            self.app.say("Nothing here to add to a case: C adds a cluster, an account, a pivot or a template.")
+        else:
+            self.app.ask_case(target)
 
     def commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         """(name, help, callback) of this screen's own actions, for the command palette."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Static, TabbedContent, TabPane
 
 from farmhound.store.listings import Column
+from tui.casework import CaseTarget
 from tui.chrome import Timeline
 from tui.screens.base import FarmScreen
 from tui.text import LEVEL_STYLES
@@ -59,7 +61,9 @@ class ClusterScreen(FarmScreen):
   to every account with that value. **Templates**: prompt templates the members send; Enter pivots.
 - **1-4** switch tabs (Score, Members, Shared, Templates); **Escape** goes back.
 - **T** tags the member under the cursor, **A** every member; **u** undoes, **U** redoes.
+- **C** adds the cluster, with its members, to a case (**c** shows the cases).
 """
+    BINDINGS = [Binding("C", "to_case", "Add to case", id="to-case")]
 
     def __init__(self, cluster_id: int):
         super().__init__()
@@ -106,6 +110,10 @@ class ClusterScreen(FarmScreen):
 
     def group_here(self) -> tuple[str, str]:
         return ("cluster", str(self.cluster_id))
+
+    def case_target(self) -> CaseTarget:
+        cid = self.cluster_id
+        return CaseTarget(f"cluster {cid} and its members", lambda book, case, who: book.add_clusters(case, [cid], who))
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         row, table = message.row, message.table.id

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from farmhound.safe import visible
 from farmhound.store.investigate import pivot_set
+from tui.casework import CaseTarget
 from tui.screens.base import FarmScreen
 from tui.screens.cluster import FACET_COLUMNS
 from tui.text import LEVEL_STYLES, kind, lit, pattern
@@ -41,7 +44,9 @@ many of them have each and how many accounts have it platform-wide.
 - **Enter** on an account opens it; on a shared value, pivots again.
 - **Tab** switches tables; **Escape** goes back one step of the trail.
 - **T** tags the account under the cursor, **A** every account with this value; **u** undoes.
+- **C** adds every account with this value to a case (all of them, not only those loaded).
 """
+    BINDINGS = [Binding("C", "to_case", "Add to case", id="to-case")]
 
     def __init__(self, kind_name: str, value: str, trail: list[tuple[str, str]] | None = None):
         super().__init__()
@@ -100,6 +105,15 @@ many of them have each and how many accounts have it platform-wide.
 
     def group_here(self) -> tuple[str, str]:
         return (self.kind, self.value)
+
+    def case_target(self) -> CaseTarget:
+        inv, kind_name, value = self.inv, self.kind, self.value
+        via = f"pivot on {kind(kind_name)} {visible(value, 60)}"
+
+        def add(book, case, who):  # in the write worker: every account with the value, not one page
+            return book.add_accounts(case, inv.members_of(kind_name, value), who, via=via)
+
+        return CaseTarget(f"every account with {kind(kind_name)} {value}", add)
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         row = message.row

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
+from tui.casework import CaseTarget
 from tui.screens.base import FarmScreen
 from tui.text import pattern, side_by_side
 from tui.widgets import PagedTable, listing_fetch
@@ -25,10 +26,12 @@ the family). Moving the cursor shows the template's accounts and two of its prom
 the parts that differ (its slots) highlighted.
 - **[ / ]** compare other prompts of the template
 - **Enter** pivots to every account sending the template
+- **C** adds the highlighted template to a case (kept by its pattern's SHA-256)
 """
     BINDINGS = [
         Binding("left_square_bracket", "compare(-1)", "Prev pair", id="compare-prev"),
         Binding("right_square_bracket", "compare(1)", "Next pair", id="compare-next"),
+        Binding("C", "to_case", "Add to case", id="to-case"),
     ]
 
     TITLE = "templates"
@@ -89,6 +92,12 @@ the parts that differ (its slots) highlighted.
         if len(self.examples) >= 2:
             self.pair = (self.pair + step) % len(self.examples)
             self._compare()
+
+    def case_target(self) -> CaseTarget | None:
+        tid = self.template_id
+        if tid is None:
+            return None
+        return CaseTarget(f"template {tid}", lambda book, case, who: book.add_templates(case, [tid], who))
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         trail = [("template", str(self.template_id))] if self.template_id is not None else []

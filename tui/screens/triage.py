@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from farmhound.safe import visible
+from tui.casework import CaseTarget
 from tui.screens.base import FarmScreen
 from tui.widgets import PagedTable, listing_fetch
 
@@ -25,12 +26,14 @@ org, institutional emails, a human rhythm).
 
 - **Enter** opens a cluster: its members, score, shared attributes, templates, timeline
 - **i** sources and quarantine, **t** templates, **r** re-runs triage
+- **C** adds the cluster under the cursor, with its members, to a case; **c** shows the cases
 - **Ctrl+P** every action; **F1** this help
 """
     BINDINGS = [
         Binding("i", "app.open_sources", "Sources", id="sources"),
         Binding("t", "app.open_templates", "Templates", id="templates"),
         Binding("r", "app.rerun", "Re-run triage", id="rerun"),
+        Binding("C", "to_case", "Add to case", id="to-case"),
     ]
 
     TITLE = "triage queue"
@@ -67,6 +70,14 @@ org, institutional emails, a human rhythm).
             table.show(listing_fetch(self.inv, "clusters"))
         else:
             table.reload()
+
+    def case_target(self) -> CaseTarget | None:
+        row = self.query_one("#clusters", PagedTable).row()
+        if row is None:
+            return None
+        cid = int(row["id"])
+        return CaseTarget(f"cluster {cid} and its {row['size']:,} accounts",
+                          lambda book, case, who: book.add_clusters(case, [cid], who))  # fmt: skip
 
     def on_paged_table_chosen(self, message: PagedTable.Chosen) -> None:
         self.app.open_cluster(int(message.row["id"]))
