@@ -851,6 +851,40 @@ def test_tag_a_whole_cluster_with_a_note_then_undo_and_redo(db):
     drive(db, scenario)
 
 
+def test_marked_rows_are_tagged_together_and_the_members_table_shows_their_tags(db):
+    from farmhound.store.tags import TagLog
+    from tui.tagging import TagModal
+
+    def tags(account):
+        with Store(db) as s:
+            return TagLog(s).tags_of(account)
+
+    async def scenario(app, pilot):
+        await open_cluster_screen(app, pilot, 1)
+        members = table(app, "members")
+        await show_tab(pilot, "cluster-tabs", "tab-members")
+        members.focus()
+        # Space marks the row and moves down: marks rows 1 and 2, then 4; unmarks 4 again; marks 5
+        await pilot.press("down", "space", "space", "down", "space", "up", "space", "space")
+        marked = [members.row(i)["account_id"] for i in (1, 2, 5)]
+        assert sorted(members.marked) == sorted(marked) and "3 marked" in str(members.border_subtitle)
+        before = members.loads
+        await pilot.press("s")  # a sort keeps the marks
+        await wait_for(pilot, lambda: members.loads > before, 5, "sorted")
+        assert sorted(members.marked) == sorted(marked)
+        await pilot.press("T")
+        modal = await on_screen(pilot, TagModal)
+        assert sorted(modal.accounts) == sorted(marked) and "3 marked accounts" in modal.what
+        await pilot.press("enter", "enter")  # suspected, no note
+        await wait_for(pilot, lambda: all(tags(m) == ["suspected"] for m in marked), 10, "marked rows tagged")
+        others = [members.row(i)["account_id"] for i in range(members.row_count)]
+        assert [tags(a) for a in others if a not in marked] == [[]] * (len(others) - 3)  # only the marked ones
+        await wait_for(pilot, lambda: not members.marked and sum(
+            (members.row(i)["tags"] or "") == "suspected" for i in range(members.row_count)) == 3, 10, "tags shown")  # fmt: skip
+
+    drive(db, scenario)
+
+
 def test_an_account_shows_its_tags_and_every_change_to_them(db):
     async def scenario(app, pilot):
         await ready(pilot, "clusters")

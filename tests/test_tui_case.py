@@ -175,6 +175,27 @@ def test_C_on_a_cluster_adds_it_with_its_members_and_the_cases_screen_shows_them
     drive(db, scenario)
 
 
+def test_C_with_marked_rows_adds_only_those_accounts(db):
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: table(app, "clusters").loads >= 1, 10, "queue")
+        app.open_cluster(1)
+        await on_screen(pilot, ClusterScreen)
+        await pilot.press("2")  # the Members tab
+        await wait_for(pilot, lambda: app.screen.query("#members"), 10, "the members tab")
+        members = table(app, "members")
+        await wait_for(pilot, lambda: members.row_count > 3, 10, "cluster members")
+        members.focus()
+        await pilot.press("space", "down", "space")  # rows 0 and 2
+        marked = sorted(members.row(i)["account_id"] for i in (0, 2))
+        await add_to_case(pilot, "nightjar")
+        await wait_for(pilot, lambda: said(app, "added 2 accounts to case nightjar"), 10)
+        with Store(db) as store:
+            assert sorted(CaseBook(store).members("nightjar")) == marked
+            assert not CaseBook(store).items("nightjar", "cluster")  # the marks, not the cluster
+
+    drive(db, scenario)
+
+
 def test_C_adds_an_account_a_whole_pivot_and_a_template_to_the_current_case(db):
     with_case(db, clusters=())
 

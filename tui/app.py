@@ -179,10 +179,8 @@ class FarmhoundApp(CaseWork, CaseExport, App):
     def _tagged(self, summary: str) -> None:
         self.say(f"{summary}   (u undoes, U redoes)")
         for screen in self.screen_stack:
-            if isinstance(screen, AccountScreen):
-                screen.show_tags()
-            elif hasattr(screen, "case_changed"):  # the Cases screen lists its members' tags
-                screen.case_changed(None)
+            if isinstance(screen, FarmScreen):
+                screen.tags_changed()
 
     # -- the job: load (first run) and triage ----------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.markup import escape
 from textual.message import Message
 from textual.widgets import DataTable, Input
@@ -82,6 +83,8 @@ class PagedTable(DataTable):
 - **Enter** opens the row (an account, a cluster, a pivot on a value)
 - **< / >** pick the column to sort by (underlined), **s** sorts by it (again: reverse); or click a header
 - **/** filters: rows containing the text in any text column
+- **Space** marks the row (●) or unmarks it: **T** and **C** then act on the marked rows. Marks
+  stay while you sort, filter and scroll.
 - More rows load as you scroll; the title says `60 of >60` until all are loaded.
 """
     BINDINGS = [
@@ -95,6 +98,7 @@ class PagedTable(DataTable):
         Binding("greater_than_sign", "sort_column(1)", "Sort column →", show=False, id="sort-right"),
         Binding("s", "sort", "Sort", id="sort"),
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("space", "toggle_mark", "Mark", show=False, id="mark"),
     ]
 
     class Chosen(_RowMessage):
@@ -135,6 +139,7 @@ class PagedTable(DataTable):
         self._generation = 0
         self._loading = False
         self._keep_row: int | None = None
+        self.marked: dict[object, dict] = {}  # the rows marked with Space, by key (see `_key`)
 
     def on_mount(self) -> None:
         # F1 shows the focused widget's help: the screen's, then how tables work.
@@ -150,6 +155,7 @@ class PagedTable(DataTable):
         if title is not None:
             self.title = title
         self.search, self.sort_by, self.descending, self.sort_column = "", None, None, 0
+        self.marked = {}
         self.reload()
 
     def set_title(self, title: str) -> None:
@@ -191,7 +197,12 @@ class PagedTable(DataTable):
                 self._relabel()
             self.rows_data = []
         kinds = [c.kind for c in page.columns]
-        self.add_rows([[cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in page.rows])
+        cells = [[cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in page.rows]
+        if self.marked:
+            for row, shown_row in zip(page.rows, cells, strict=True):
+                if self._key(row) in self.marked:
+                    shown_row[0] = _marked(shown_row[0])
+        self.add_rows(cells)
         self.rows_data.extend(page.rows)
         if not message.append and self._keep_row and self.row_count:
             self.move_cursor(row=min(self._keep_row, self.row_count - 1), animate=False)
@@ -220,7 +231,7 @@ class PagedTable(DataTable):
     def _status(self) -> None:
         n = len(self.rows_data)
         count = f"{n:,} of >{n:,}" if self.more else f"{n:,} rows"
-        parts = [count]
+        parts = [count] + ([f"{len(self.marked):,} marked"] if self.marked else [])
         if self.search:
             parts.append(f"filter “{escape(self.search)}”")
         self.border_subtitle = " · ".join(parts)
@@ -234,6 +245,34 @@ class PagedTable(DataTable):
         if index is None or not (0 <= index < len(self.rows_data)):
             return None
         return dict(zip((c.name for c in self.columns_spec), self.rows_data[index], strict=True))
+
+    def _key(self, row: tuple) -> object:
+        """A row's identity across reloads: its account if it has one, else the whole row."""
+        names = [c.name for c in self.columns_spec]
+        return row[names.index("account_id")] if "account_id" in names else row
+
+    def action_toggle_mark(self) -> None:
+        index = self.cursor_row
+        if not (0 <= index < len(self.rows_data)):
+            return
+        raw = self.rows_data[index]
+        key = self._key(raw)
+        first = cell(raw[0], self.columns_spec[0].kind)
+        if self.marked.pop(key, None) is None:
+            self.marked[key] = self.row(index)
+            first = _marked(first)
+        self.update_cell_at(Coordinate(index, 0), first)
+        self._status()
+        if index + 1 < self.row_count:
+            self.move_cursor(row=index + 1)  # Space, Space, Space marks a run of rows
+
+    def marked_rows(self) -> list[dict]:
+        return list(self.marked.values())
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked = {}
+            self.reload(keep_cursor=True)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -284,6 +323,10 @@ class PagedTable(DataTable):
 
     def action_scroll_bottom(self) -> None:
         self.move_cursor(row=max(self.row_count - 1, 0))
+
+
+def _marked(shown: Text) -> Text:
+    return Text.assemble(("● ", "bold yellow"), shown, justify=shown.justify)
 
 
 class FilterBar(Input):

@@ -92,6 +92,10 @@ class AccountScreen(FarmScreen):
         self.load(lambda: self.inv.days(account), self._days, "account-days")
         self.show_tags()
 
+    def tags_changed(self) -> None:
+        super().tags_changed()
+        self.show_tags()
+
     def show_tags(self) -> None:
         """Its tags now, and the history of every change (reloaded after each tag, undo, redo)."""
         account = self.account_id

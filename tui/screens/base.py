@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from tui.casework import CaseTarget
 from tui.chrome import KeyHints, TaskBar
 from tui.widgets import FilterBar, PagedTable
 
@@ -127,7 +128,20 @@ class FarmScreen(Screen):
         """(kind, value) of the accounts this screen lists as a whole: a cluster, a pivot value."""
         return None
 
+    def marked_accounts(self) -> list[str]:
+        """The accounts marked with Space in the focused table (then cleared: T or C used them)."""
+        focused = self.focused
+        if not isinstance(focused, PagedTable) or not focused.marked:
+            return []
+        accounts = [r["account_id"] for r in focused.marked_rows() if r.get("account_id")]
+        focused.clear_marks()
+        return accounts
+
     def action_tag_one(self) -> None:
+        marked = self.marked_accounts()
+        if marked:
+            self.app.ask_tag(marked, f"{len(marked):,} marked account{'s' if len(marked) != 1 else ''}")
+            return
         account = self.account_here()
         if account is None:
             self.app.say("No account here: T tags the account under the cursor (A: all of a cluster or pivot).")
@@ -149,7 +163,10 @@ class FarmScreen(Screen):
         return None
 
     def action_to_case(self) -> None:
-        target = self.case_target()
+        marked = self.marked_accounts()
+        target = self.case_target() if not marked else CaseTarget(
+            f"{len(marked):,} marked account{'s' if len(marked) != 1 else ''}",
+            lambda book, case, who: book.add_accounts(case, marked, who))  # fmt: skip
         if target is None:
             self.app.say("Nothing here to add to a case: C adds a cluster, an account, a pivot or a template.")
         else:
@@ -158,6 +175,12 @@ class FarmScreen(Screen):
     def commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         """(name, help, callback) of this screen's own actions, for the command palette."""
         return []
+
+    def tags_changed(self) -> None:
+        """Tags were written (the app calls this): tables with a tags column show them anew."""
+        for table in self.query(PagedTable):
+            if any(c.name == "tags" for c in table.columns_spec):
+                table.reload(keep_cursor=True)
 
     def reload(self) -> None:
         """The store's derived tables changed (a triage run finished): show the new results."""
