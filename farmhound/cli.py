@@ -497,6 +497,7 @@ def tag(db: Path, accounts: tuple[str, ...], tag: str | None, clusters: tuple[in
       farmhound tag --undo
       farmhound tag --history acct_1f2e
     """
+    from farmhound.settings import SettingsError
     from farmhound.store.tags import TagError, TagLog, analyst_name
 
     modes = sum([bool(tag), undo, redo, bool(history_of)])
@@ -523,7 +524,7 @@ def tag(db: Path, accounts: tuple[str, ...], tag: str | None, clusters: tuple[in
             if not members:
                 raise click.UsageError("name accounts or --cluster ID to tag")
             batch = log.apply(members, tag, who, note, remove=remove)
-    except TagError as exc:
+    except (TagError, SettingsError) as exc:
         _fail(str(exc))
     finally:
         store.close()

@@ -124,3 +124,25 @@ def test_cli_refuses_what_it_cannot_do(db):
     cli("tag", "--db", db, A, expect=2)  # no --as
     cli("tag", "--db", db, "--undo", "--redo", expect=2)
     assert "nothing to undo" in cli("tag", "--db", db, "--undo", expect=1).output
+
+
+def test_the_analyst_comes_from_the_flag_the_environment_the_settings_file_then_the_os(db, tmp_path, monkeypatch):
+    import getpass
+
+    from farmhound.store.tags import analyst_name
+
+    settings = tmp_path / "settings.toml"
+    monkeypatch.setenv("FARMHOUND_SETTINGS", str(settings))
+    monkeypatch.delenv("FARMHOUND_ANALYST", raising=False)
+    assert analyst_name() == getpass.getuser()  # no settings file yet
+    settings.write_text('analyst = "ana.lopez"\norganisation = "Example AI T&S"\n')
+    assert analyst_name() == "ana.lopez"
+    monkeypatch.setenv("FARMHOUND_ANALYST", "bo")
+    assert analyst_name() == "bo" and analyst_name("cy") == "cy"
+    monkeypatch.delenv("FARMHOUND_ANALYST")
+    cli("tag", A, "--as", "suspected", "--db", db)
+    with Store(db) as s:
+        assert TagLog(s).events(A)[-1].analyst == "ana.lopez"
+    settings.write_text('analyst = "ana"\nanalist = "typo"\n')
+    out = cli("tag", B, "--as", "suspected", "--db", db, expect=1).output
+    assert "unknown setting 'analist'" in out and str(settings) in out

@@ -333,6 +333,9 @@ def test_x_exports_a_verifiable_case_file_with_progress(db, tmp_path, monkeypatc
 
     with_case(db, notes=["BIN 601100 everywhere"])
     out = tmp_path / "shared" / "nightjar"
+    settings = tmp_path / "settings.toml"
+    settings.write_text('tlp = "red"\norganisation = "Example AI T&S"\n')
+    monkeypatch.setenv("FARMHOUND_SETTINGS", str(settings))
 
     async def scenario(app, pilot):
         await open_cases(pilot)
@@ -341,6 +344,7 @@ def test_x_exports_a_verifiable_case_file_with_progress(db, tmp_path, monkeypatc
         modal = await on_screen(pilot, ExportModal)
         folder = modal.query_one("#export-out", Input)
         assert folder.value == "cases/nightjar"  # under the working directory
+        assert modal.query_one("#export-tlp").value == "red"  # the settings file's default
         folder.value = str(out)
         modal.query_one("#export-zip").value = True
         modal.query_one("#redact-emails").value = True
@@ -357,6 +361,7 @@ def test_x_exports_a_verifiable_case_file_with_progress(db, tmp_path, monkeypatc
     assert (out / "manifest.json").is_file() and out.with_name("nightjar.zip").is_file()
     assert verify(out).ok and verify(out.with_name("nightjar.zip")).ok
     assert "sha256:" in (out / "members.csv").read_text("utf-8-sig")  # emails redacted as asked
+    assert '"name": "Example AI T&S"' in (out / "indicators.json").read_text()  # the producer, from settings
     assert bar and all(shown and "export nightjar: " in text and "Esc cancels" in text for text, shown in bar)
     assert any(f"export nightjar: {step}" in text for text, _ in bar for step in STEPS)  # its steps, as they ran
 

@@ -163,13 +163,14 @@ class FarmhoundApp(CaseWork, CaseExport, App):
 
     @work(thread=True, exclusive=True, group="tags", name="tagging", exit_on_error=False)
     def _write_tags(self, change) -> None:
+        from farmhound.settings import SettingsError
         from farmhound.store import Store
         from farmhound.store.tags import TagError, TagLog
 
         store = Store(self.db)
         try:
             batch = change(TagLog(store))
-        except TagError as exc:
+        except (TagError, SettingsError) as exc:
             self.call_from_thread(self.say, str(exc), "warning")
             return
         finally:

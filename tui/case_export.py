@@ -56,7 +56,7 @@ class CaseExport:
     @work(thread=True, group="case-export", name="case export", exit_on_error=False)
     def _export(self, request: ExportRequest, cancel: threading.Event) -> None:
         from farmhound.casefile.export import STEPS, ExportError, export_case
-        from farmhound.settings import SettingsError
+        from farmhound.settings import SettingsError, load_settings
         from farmhound.store import Store, StoreError
         from farmhound.store.tags import analyst_name
 
@@ -67,9 +67,11 @@ class CaseExport:
             self.post_message(CaseExportProgressed(f"export {request.case}: {name}", k / len(STEPS)))
 
         try:
+            organisation = load_settings()["organisation"]
             with Store(self.db) as store:
                 done = export_case(store, request.case, request.out, analyst_name(), tlp=request.tlp,
-                                   redact=request.redact, make_zip=request.make_zip, progress=step)  # fmt: skip
+                                   redact=request.redact, make_zip=request.make_zip, organisation=organisation,
+                                   progress=step)  # fmt: skip
         except _Cancelled:
             self.call_from_thread(self._exported, f"Export of {request.case} cancelled: nothing was written.", None)
             return

@@ -114,9 +114,9 @@ class ExportModal(ModalScreen[ExportRequest | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, case: str, tlp_levels: tuple[str, ...], redact_kinds: tuple[str, ...]):
+    def __init__(self, case: str, tlp_levels: tuple[str, ...], redact_kinds: tuple[str, ...], tlp: str = "amber"):
         super().__init__(classes="case-modal")
-        self.case, self.tlp_levels, self.redact_kinds = case, tlp_levels, redact_kinds
+        self.case, self.tlp_levels, self.redact_kinds, self.default_tlp = case, tlp_levels, redact_kinds, tlp
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-form"):
@@ -125,7 +125,7 @@ class ExportModal(ModalScreen[ExportRequest | None]):
             yield Input(value=f"cases/{self.case}", id="export-out")
             with Horizontal(classes="export-row"):
                 yield Label("TLP ", classes="export-label")
-                default = "amber" if "amber" in self.tlp_levels else self.tlp_levels[0]
+                default = self.default_tlp if self.default_tlp in self.tlp_levels else self.tlp_levels[0]
                 yield Select(
                     [(t.upper(), t) for t in self.tlp_levels], value=default, allow_blank=False, id="export-tlp"
                 )

@@ -94,9 +94,15 @@ class CaseWork:
     def ask_export(self, case: str) -> None:
         from farmhound.casefile.export import TLP_LEVELS
         from farmhound.casefile.redact import KINDS
+        from farmhound.settings import SettingsError, load_settings
 
+        try:
+            tlp = load_settings()["tlp"]
+        except SettingsError as exc:
+            self.say(str(exc), "error")
+            return
         self.push_screen(
-            ExportModal(case, TLP_LEVELS, KINDS), lambda request: request and self.export_case_file(request)
+            ExportModal(case, TLP_LEVELS, KINDS, tlp), lambda request: request and self.export_case_file(request)
         )
 
     # -- every case write -------------------------------------------------------------------------

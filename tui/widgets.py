@@ -261,7 +261,7 @@ class PagedTable(DataTable):
         if self.marked.pop(key, None) is None:
             self.marked[key] = self.row(index)
             first = _marked(first)
-        self.update_cell_at(Coordinate(index, 0), first)
+        self.update_cell_at(Coordinate(index, 0), first, update_width=True)
         self._status()
         if index + 1 < self.row_count:
             self.move_cursor(row=index + 1)  # Space, Space, Space marks a run of rows
