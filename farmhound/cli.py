@@ -580,10 +580,9 @@ def sample(out: Path, scale: float, seed: int, fmt: str) -> None:
         console.print(Text(f"  {visible(f)} ({size / 1e6:,.1f} MB)"))
 
 
-if __name__ == "__main__":
-    main()
-
-
 from farmhound.cli_case import case  # noqa: E402  (a group of its own module, registered here)
 
 main.add_command(case)
+
+if __name__ == "__main__":
+    main()

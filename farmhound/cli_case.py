@@ -13,11 +13,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from farmhound.casefile.model import TLP_LEVELS
 from farmhound.cli_base import console, db_option, fail, open_store
 from farmhound.safe import visible
 
+# The store's cases.STATUSES, not imported: the CLI module must load without the store (and pandas),
+# because ingest's reader processes import it. tests/test_cases.py checks the two agree.
+CASE_STATUSES = ("open", "review", "closed")
 analyst_option = click.option("--analyst", help="Who acts (default: $FARMHOUND_ANALYST, the settings file, else the OS user).")
-TLP_CHOICES = ("clear", "green", "amber", "amber+strict", "red")
 
 
 def _book(db: Path):
@@ -104,15 +107,16 @@ def case_add(db: Path, name: str, accounts, clusters, templates, tagged: str | N
     book, who, total = _book(db), _who(analyst), Added()
 
     def add():
-        for added in (
-            book.add_accounts(name, list(accounts), who) if accounts else Added(),
-            book.add_clusters(name, list(clusters), who) if clusters else Added(),
-            book.add_templates(name, list(templates), who) if templates else Added(),
-            book.add_tagged(name, tagged, who) if tagged else Added(),
-        ):
-            total.accounts += added.accounts
-            total.clusters += added.clusters
-            total.templates += added.templates
+        with book.store.transaction():  # all of it or, if anything is refused, none of it
+            for added in (
+                book.add_accounts(name, list(accounts), who) if accounts else Added(),
+                book.add_clusters(name, list(clusters), who) if clusters else Added(),
+                book.add_templates(name, list(templates), who) if templates else Added(),
+                book.add_tagged(name, tagged, who) if tagged else Added(),
+            ):
+                total.accounts += added.accounts
+                total.clusters += added.clusters
+                total.templates += added.templates
 
     _run(add)
     now = book.get(name)
@@ -157,7 +161,7 @@ def case_note(db: Path, name: str, text: str, analyst: str | None) -> None:
 @case.command("status")
 @db_option
 @click.argument("name")
-@click.argument("status", type=click.Choice(("open", "review", "closed")))
+@click.argument("status", type=click.Choice(CASE_STATUSES))
 @analyst_option
 def case_status(db: Path, name: str, status: str, analyst: str | None) -> None:
     """Set a case's status: open, review or closed.
@@ -232,7 +236,7 @@ def case_show(db: Path, name: str) -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The new folder to write the case file into.")
 @click.option("--zip", "make_zip", is_flag=True, help="Also write OUT.zip.")
 @click.option("--redact", default="", metavar="emails,ips,prompts", help="Hash emails and IPs, drop prompt text (comma-separated).")
-@click.option("--tlp", type=click.Choice(TLP_CHOICES), help="Traffic Light Protocol marking (default: the settings file, else amber).")
+@click.option("--tlp", type=click.Choice(TLP_LEVELS), help="Traffic Light Protocol marking (default: the settings file, else amber).")
 @click.option("--samples", type=click.IntRange(0, 1000), default=5, show_default=True, help="Requests per member kept as evidence.")
 @analyst_option
 def case_export(db: Path, name: str, out: Path, make_zip: bool, redact: str, tlp: str | None, samples: int,
@@ -288,8 +292,8 @@ def case_verify(path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(orjson.dumps({**asdict(result), "ok": result.ok}, option=orjson.OPT_INDENT_2).decode())
     elif result.ok:
-        console.print(Text(f"OK: {result.checked} files match the manifest of case {visible(result.case)} "
-                           f"({visible(result.analyst)}, {result.generated_at})", style="bold green"))  # fmt: skip
+        console.print(Text(f"OK: {result.checked} files match the manifest of case {visible(result.case or '(unnamed)')} "
+                           f"({visible(result.analyst)}, {visible(result.generated_at)})", style="bold green"))  # fmt: skip
         console.print(Text(f"manifest SHA-256 {result.manifest_sha256}"), soft_wrap=True)
     else:
         for problem in result.problems:

@@ -46,4 +46,16 @@ def load_settings() -> dict:
         if not isinstance(value, str) or not value.strip():
             raise SettingsError(f"{path}: {key} must be a non-empty string")
         out[key] = value.strip()
+    out["tlp"] = check_tlp(out["tlp"], path)
     return out
+
+
+def check_tlp(value: str, path: Path | None = None) -> str:
+    """A TLP level as farmhound writes it (`amber+strict`), from how people write it (`TLP:AMBER`)."""
+    from farmhound.casefile.model import TLP_LEVELS
+
+    level = value.strip().lower().removeprefix("tlp:").strip()
+    level = "clear" if level == "white" else level
+    if level not in TLP_LEVELS:
+        raise SettingsError(f"{path or 'settings'}: tlp {value!r} is not one of {', '.join(TLP_LEVELS)}")
+    return level

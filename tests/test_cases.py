@@ -135,7 +135,8 @@ def test_the_case_commands(db):
     (listed,) = cli_json("case", "list", "--json", "--db", db)
     assert (listed["name"], listed["status"], listed["members"], listed["clusters"]) == ("nightjar", "review", 2, 1)
     shown = cli("case", "show", "nightjar", "--db", db).output
-    assert "prepaid BIN" in shown and "status → review" in shown and "removed" not in shown.split("remove", 1)[0]
+    assert "prepaid BIN" in shown and "status → review" in shown
+    assert f"remove 1 account: {HOSTILE_ACCOUNTS[0]}" in shown
     assert cli_json("info", "--json", "--db", db)["cases"] == 1
 
 
@@ -150,3 +151,41 @@ def test_hostile_text_in_cases_is_shown_literally(db):
     cli("case", "new", "nightjar", "--note", "[bold red]x[/] \x1b]52;c;aGk=\x07", "--db", db)
     out = cli("case", "show", "nightjar", "--db", db).output
     assert "\x1b" not in out and "\x07" not in out and "[bold red]x[/]" in out and "\\x1b]52" in out
+
+
+def test_an_add_that_is_partly_refused_adds_nothing(db):
+    cli("case", "new", "nightjar", "--db", db)
+    out = cli("case", "add", "nightjar", "--account", HOSTILE_ACCOUNTS[0], "--cluster", "999", "--db", db, expect=1).output
+    assert "cluster 999 is not in the latest triage run" in out
+    (listed,) = cli_json("case", "list", "--json", "--db", db)
+    assert listed["members"] == 0  # the good account was not added either
+    with Store(db) as s:
+        assert [e.action for e in CaseBook(s).events("nightjar")] == ["new"]
+
+
+def test_the_cli_offers_the_stores_case_statuses():
+    from farmhound.cli_case import CASE_STATUSES
+    from farmhound.store.cases import STATUSES
+
+    assert CASE_STATUSES == STATUSES
+
+
+@pytest.mark.parametrize("written, level", [("AMBER", "amber"), ("TLP:Amber+Strict", "amber+strict"),
+                                            ("white", "clear"), (" red ", "red")])  # fmt: skip
+def test_the_settings_tlp_is_read_as_people_write_it(tmp_path, monkeypatch, written, level):
+    from farmhound.settings import load_settings
+
+    path = tmp_path / "settings.toml"
+    path.write_text(f'tlp = "{written}"\n')
+    monkeypatch.setenv("FARMHOUND_SETTINGS", str(path))
+    assert load_settings()["tlp"] == level
+
+
+def test_a_settings_tlp_that_is_no_level_is_an_error_not_a_weaker_marking(tmp_path, monkeypatch):
+    from farmhound.settings import SettingsError, load_settings
+
+    path = tmp_path / "settings.toml"
+    path.write_text('tlp = "orange"\n')
+    monkeypatch.setenv("FARMHOUND_SETTINGS", str(path))
+    with pytest.raises(SettingsError, match="tlp 'orange' is not one of clear, green"):
+        load_settings()

@@ -32,12 +32,11 @@ from pathlib import Path
 import orjson
 
 from farmhound.casefile import redact as redaction
-from farmhound.casefile.model import CaseData
+from farmhound.casefile.model import TLP_LEVELS, CaseData
 from farmhound.safe import visible
 
 FORMAT = "farmhound-case-file/1"
 MANIFEST = "manifest.json"
-TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
 STEPS = ("members", "requests", "timeline", "templates", "samples", "sources", "report", "indicators", "manifest")
 MEMBER_COLUMNS = (
     "account_id", "via", "level", "score", "cluster_id", "tags", "requests", "first_seen", "last_seen", "email",
@@ -149,20 +148,25 @@ def write(
     files[MANIFEST] = manifest(data, files)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    zip_part = zip_path.with_name(f".{zip_path.name}.part") if zip_path else None
+    try:  # everything is written under temporary names first, then renamed: all or nothing
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide the case file from the colleagues it is for
         for rel, content in files.items():
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
+        if zip_part:
+            _zip(files, zip_part, out.name, data.generated_at)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
+        if zip_part:
+            os.replace(zip_part, zip_path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if zip_part:
+            zip_part.unlink(missing_ok=True)
         raise
-    if zip_path:
-        _zip(files, zip_path, out.name, data.generated_at)
     return Exported(
         folder=out,
         zip_path=zip_path,
@@ -186,14 +190,12 @@ def _zip(files: dict[str, bytes], path: Path, top: str, generated_at: str) -> No
     """A reproducible zip: sorted entries under one folder, all stamped with the export time."""
     stamp = tuple(int(x) for x in (generated_at[:4], generated_at[5:7], generated_at[8:10],
                                    generated_at[11:13], generated_at[14:16], generated_at[17:19]))  # fmt: skip
-    tmp = path.with_name(f".{path.name}.part")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for rel in sorted(files):
             info = zipfile.ZipInfo(f"{top}/{rel}", date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             z.writestr(info, files[rel])
-    os.replace(tmp, path)
 
 
 def export_case(
@@ -230,7 +232,8 @@ def export_case(
     except ValueError as exc:
         raise ExportError(str(exc)) from exc
     _check_target(Path(out), make_zip)
-    data = gather(store, name, analyst, tlp=tlp, samples_per_member=samples, progress=progress)
+    with store.snapshot():  # one consistent view, even while a triage run commits
+        data = gather(store, name, analyst, tlp=tlp, samples_per_member=samples, progress=progress)
     data.organisation = organisation
     done = write(data, out, redact, make_zip, progress)
     CaseBook(store).record_export(name, analyst, str(done.zip_path or done.folder))

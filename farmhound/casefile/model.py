@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")  # TLP 2.0
+
 
 @dataclass
 class Member:
@@ -120,7 +122,7 @@ class CaseData:
     generated_at: str
     analyst: str  # who exported
     tool_version: str
-    tlp: str  # clear | green | amber | amber+strict | red
+    tlp: str  # one of TLP_LEVELS
     redacted: list[str]  # what was hashed or dropped: emails, ips, prompts
     triage: dict | None  # the latest run: {run, config_hash, config, finished_at, tool_version}
     members: list[Member]

@@ -1,14 +1,16 @@
 """Redaction of a case file for sharing outside the team: emails, IPs and prompt text.
 
 Emails and IPs are replaced by `sha256:<hex>` of their normalised text (emails lowercased, IPs in
-their canonical form), unsalted, so another provider can match them against its own accounts
-without either side disclosing the values. (An unsalted hash of an IPv4 address can be reversed by
-trying all 2^32; redact IPs for a reader you would not show them to, not for secrecy against a
-determined one.) Prompt text is dropped: sample prompts, template examples and patterns. A
-template's `pattern_sha256` stays, as its key.
+their canonical form, without a port), unsalted, so another provider can match them against its own
+accounts without either side disclosing the values. (An unsalted hash of an IPv4 address can be
+reversed by trying all 2^32; redact IPs for a reader you would not show them to, not for secrecy
+against a determined one.) Prompt text is dropped: sample prompts, template examples and patterns.
+A template's `pattern_sha256` stays, as its key.
 
-Free text (notes, reasons' details and evidence, the case description) is scanned for emails and
-IPs as well, so a note that names an address does not leak it.
+Every other string of the case file is scanned for emails and IPs too: account ids (an export may
+key accounts by email), how each member joined (a pivot on an IP), notes, the case description,
+reasons' details and evidence, user agents. The same value always hashes the same, so a redacted
+account id still joins a member to its sample requests.
 
 Not here: what the case file holds (`model.py`), writing it (`export.py`).
 """
@@ -26,9 +28,13 @@ from farmhound.casefile.model import CaseData
 KINDS = ("emails", "ips", "prompts")
 DROPPED = "[redacted]"
 
-_EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
-# Candidate IPv4/IPv6 addresses (with an optional /prefix); each is checked with `ipaddress`.
-_IP = re.compile(r"(?<![\w:.])(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})(?:/\d{1,3})?(?![\w:.])")
+# The local part as RFC 5322 allows it unquoted; the domain may be a single label (root@localhost).
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*")
+# Candidate addresses, each checked with `ipaddress`: IPv6 first (it may embed an IPv4), then IPv4.
+# Bounded by what cannot continue an address, so "ip:10.1.2.3.", "10.1.2.3:8080" and
+# "host_10.1.2.3" are found; an optional /prefix is part of the match.
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?:/\d{1,3})?(?![0-9A-Fa-f:])")
+_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?![\d])")
 
 
 def digest(text: str) -> str:
@@ -39,14 +45,18 @@ def hash_email(email: str | None) -> str | None:
     return None if email is None else digest(email.strip().lower())
 
 
+def _canonical_ip(text: str) -> str | None:
+    """The canonical form of an address or network, or None if `text` is neither."""
+    try:
+        return str(ipaddress.ip_network(text, strict=False) if "/" in text else ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
 def hash_ip(ip: str | None) -> str | None:
     if ip is None:
         return None
-    try:
-        canonical = str(ipaddress.ip_network(ip, strict=False) if "/" in ip else ipaddress.ip_address(ip))
-    except ValueError:
-        canonical = ip
-    return digest(canonical)
+    return digest(_canonical_ip(ip) or ip)
 
 
 def check(kinds: list[str]) -> list[str]:
@@ -56,14 +66,13 @@ def check(kinds: list[str]) -> list[str]:
     return [k for k in KINDS if k in kinds]
 
 
-def redact(data: CaseData, kinds: list[str]) -> CaseData:
-    """`data` (a copy if anything is redacted) with `kinds` (emails, ips, prompts) hashed or dropped everywhere."""
-    kinds = check(kinds)
-    if not kinds:
-        return dataclasses.replace(data, redacted=[])
-    out = copy.deepcopy(data)
-    out.redacted = kinds
-    emails, ips, prompts = ("emails" in kinds), ("ips" in kinds), ("prompts" in kinds)
+def scrubber(kinds: list[str]):
+    """A function hashing every email and/or IP found inside a string (others pass through)."""
+    emails, ips = "emails" in kinds, "ips" in kinds
+
+    def ip(m: re.Match) -> str:
+        canonical = _canonical_ip(m.group())
+        return digest(canonical) if canonical else m.group()
 
     def scrub(text):
         if not isinstance(text, str):
@@ -71,22 +80,37 @@ def redact(data: CaseData, kinds: list[str]) -> CaseData:
         if emails:
             text = _EMAIL.sub(lambda m: hash_email(m.group()), text)
         if ips:
-            text = _IP.sub(lambda m: hash_ip(m.group()) if _is_ip(m.group()) else m.group(), text)
+            text = _IPV4.sub(ip, _IPV6.sub(ip, text))
         return text
 
+    return scrub
+
+
+def redact(data: CaseData, kinds: list[str]) -> CaseData:
+    """`data` (a copy if anything is redacted) with `kinds` (emails, ips, prompts) hashed or dropped
+    everywhere."""
+    kinds = check(kinds)
+    if not kinds:
+        return dataclasses.replace(data, redacted=[])
+    out = copy.deepcopy(data)
+    out.redacted = kinds
+    prompts = "prompts" in kinds
+    scrub = scrubber(kinds)
     for m in out.members:
-        if emails:
+        if "emails" in kinds:
             m.email = hash_email(m.email)
-        if ips:
+        if "ips" in kinds:
             m.signup_ip = hash_ip(m.signup_ip)
             m.ips = [hash_ip(ip) for ip in m.ips]
+        m.account_id, m.via = scrub(m.account_id), scrub(m.via)
         m.reasons = [scrub(r) for r in m.reasons]
+        m.tags = [scrub(t) for t in m.tags]
         m.user_agents = [scrub(u) for u in m.user_agents]
     for s in out.samples:
-        if ips:
+        if "ips" in kinds:
             s.ip = hash_ip(s.ip)
+        s.account_id, s.user_agent = scrub(s.account_id), scrub(s.user_agent)
         s.prompt = DROPPED if prompts and s.prompt is not None else scrub(s.prompt)
-        s.user_agent = scrub(s.user_agent)
     for t in out.templates:
         t.pattern = DROPPED if prompts else scrub(t.pattern)
         t.examples = [] if prompts else [scrub(e) for e in t.examples]
@@ -98,11 +122,3 @@ def redact(data: CaseData, kinds: list[str]) -> CaseData:
         n.text = scrub(n.text)
     out.description = scrub(out.description)
     return out
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_network(text, strict=False) if "/" in text else ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True

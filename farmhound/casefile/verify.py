@@ -21,6 +21,7 @@ from pathlib import Path
 from farmhound.casefile.export import FORMAT, MANIFEST
 
 BLOCK = 1 << 20
+MAX_MANIFEST = 64 << 20  # a manifest lists a few files; more is not a case file (or a zip bomb)
 
 
 @dataclass
@@ -45,6 +46,12 @@ def _hash(stream) -> str:
     return h.hexdigest()
 
 
+def _unsafe(name: str) -> bool:
+    """A path no case file writes: absolute, with `..`, a backslash or a drive letter."""
+    parts = name.split("/")
+    return name.startswith("/") or "\\" in name or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
 def verify(path: Path) -> Verified:
     """Re-hash the case file at `path` (a folder holding manifest.json, or a zip of one)."""
     path = Path(path)
@@ -60,9 +67,18 @@ def verify(path: Path) -> Verified:
         return result
     with zipfile.ZipFile(path) as z:
         names = [n for n in z.namelist() if not n.endswith("/")]
+        seen: set[str] = set()
+        for n in names:
+            if _unsafe(n):
+                result.problems.append(f"{n}: an unsafe path in the zip (absolute, or with ..)")
+            elif n in seen:
+                result.problems.append(f"{n}: in the zip more than once (readers may show either copy)")
+            seen.add(n)
         manifests = sorted((n for n in names if n.rsplit("/", 1)[-1] == MANIFEST), key=lambda n: n.count("/"))
         top = manifests[0][: -len(MANIFEST)] if manifests else ""
-        files = {n[len(top):]: n for n in names if n.startswith(top)}  # fmt: skip
+        if top.count("/") > 1:
+            top = ""  # a case file's manifest is at the root or in its one top folder
+        files = {n[len(top):]: n for n in names if n.startswith(top) and not _unsafe(n)}  # fmt: skip
         for n in names:
             if not n.startswith(top):
                 result.problems.append(f"{n}: not in the manifest")
@@ -75,18 +91,28 @@ def _check(result: Verified, files: dict, open_) -> Verified:
         return result
     try:
         with open_(files.pop(MANIFEST)) as f:
-            raw = f.read()
+            raw = f.read(MAX_MANIFEST + 1)
+        if len(raw) > MAX_MANIFEST:
+            raise ValueError(f"over {MAX_MANIFEST >> 20} MiB")
         doc = json.loads(raw)
-        listed = doc["files"]
-        if doc.get("format") != FORMAT:
-            raise ValueError(f"format {doc.get('format')!r}, expected {FORMAT!r}")
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ValueError(f"format {doc.get('format') if isinstance(doc, dict) else None!r}, expected {FORMAT!r}")
+        listed = doc.get("files")
+        if not isinstance(listed, dict) or not listed:
+            raise ValueError("it lists no files")
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         result.problems.append(f"{MANIFEST}: unreadable ({exc})")
         return result
     result.manifest_sha256 = hashlib.sha256(raw).hexdigest()
-    result.case, result.analyst, result.generated_at = doc.get("case"), doc.get("analyst"), doc.get("generated_at")
+    result.case, result.analyst, result.generated_at = (
+        str(doc.get(k)) if doc.get(k) is not None else None for k in ("case", "analyst", "generated_at")
+    )
     for rel in sorted(listed):
-        expected = listed[rel].get("sha256") if isinstance(listed[rel], dict) else None
+        entry = listed[rel]
+        expected = entry.get("sha256") if isinstance(entry, dict) else None
+        if _unsafe(rel):
+            result.problems.append(f"{rel}: an unsafe path in the manifest (absolute, or with ..)")
+            continue
         if rel not in files:
             result.problems.append(f"{rel}: missing")
             continue

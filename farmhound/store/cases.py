@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 from dataclasses import dataclass
 
 from farmhound.store import Store
@@ -109,12 +110,15 @@ class CaseBook:
         if self._find(name):
             raise CaseError(f"a case named {name!r} exists already")
         at = _now()
-        with self.store.transaction():
-            cur = self.conn.execute(
-                "INSERT INTO cases (name, status, created_at, analyst, description) VALUES (?, 'open', ?, ?, ?)",
-                (name, at, analyst, description),
-            )
-            self._log(cur.lastrowid, analyst, "new", text=description, at=at)
+        try:
+            with self.store.transaction():
+                cur = self.conn.execute(
+                    "INSERT INTO cases (name, status, created_at, analyst, description) VALUES (?, 'open', ?, ?, ?)",
+                    (name, at, analyst, description),
+                )
+                self._log(cur.lastrowid, analyst, "new", text=description, at=at)
+        except sqlite3.IntegrityError:  # another analyst opened it since the check above
+            raise CaseError(f"a case named {name!r} exists already") from None
         return self.get(name)
 
     def add_accounts(self, name: str, accounts: list[str], analyst: str, via: str = "account") -> Added:
@@ -129,19 +133,19 @@ class CaseBook:
     def add_clusters(self, name: str, cluster_ids: list[int], analyst: str) -> Added:
         """Add candidate farms of the latest triage run, as they are now, and all their members."""
         case = self.get(name)
-        run = self.conn.execute("SELECT max(id) FROM triage_runs").fetchone()[0]
-        found = []
-        for cid in dict.fromkeys(cluster_ids):
-            row = self.conn.execute(
-                "SELECT score, level, size, families, links, reasons FROM clusters WHERE id = ?", (cid,)
-            ).fetchone()
-            if row is None:
-                raise CaseError(f"cluster {cid} is not in the latest triage run")
-            detail = {"id": cid, "run": run, "score": row[0], "level": row[1], "size": row[2],
-                      "families": json.loads(row[3]), "links": json.loads(row[4]), "reasons": json.loads(row[5])}  # fmt: skip
-            found.append((cid, detail))
         added = Added()
-        with self.store.transaction():
+        with self.store.transaction():  # read and written in one: a triage run cannot come between
+            run = self.conn.execute("SELECT max(id) FROM triage_runs").fetchone()[0]
+            found = []
+            for cid in dict.fromkeys(cluster_ids):
+                row = self.conn.execute(
+                    "SELECT score, level, size, families, links, reasons FROM clusters WHERE id = ?", (cid,)
+                ).fetchone()
+                if row is None:
+                    raise CaseError(f"cluster {cid} is not in the latest triage run")
+                detail = {"id": cid, "run": run, "score": row[0], "level": row[1], "size": row[2],
+                          "families": json.loads(row[3]), "links": json.loads(row[4]), "reasons": json.loads(row[5])}  # fmt: skip
+                found.append((cid, detail))
             for cid, detail in found:
                 label = f"cluster {cid} (run {run})"
                 added.clusters += self._add(case.id, "cluster", [(f"run {run} cluster {cid}", label, detail)], analyst)
@@ -174,6 +178,8 @@ class CaseBook:
         return self.add_accounts(name, accounts, analyst, via=label)
 
     def remove(self, name: str, kind: str, keys: list[str], analyst: str) -> int:
+        if kind not in ITEM_KINDS:
+            raise CaseError(f"{kind!r}: a case holds {', '.join(ITEM_KINDS)}")
         case = self.get(name)
         with self.store.transaction():
             gone = [k for k in dict.fromkeys(keys) if self.conn.execute(
@@ -235,7 +241,7 @@ class CaseBook:
         return case
 
     def list(self) -> list[Case]:
-        return [self._case(row) for row in self.conn.execute(_CASES + " ORDER BY c.id")]
+        return [Case(*row) for row in self.conn.execute(_CASES + " ORDER BY c.id")]
 
     def items(self, name: str, kind: str | None = None) -> list[CaseItem]:
         case = self.get(name)
@@ -262,11 +268,7 @@ class CaseBook:
 
     def _find(self, name: str) -> Case | None:
         row = self.conn.execute(_CASES + " WHERE c.name = ?", (name,)).fetchone()
-        return self._case(row) if row else None
-
-    @staticmethod
-    def _case(row) -> Case:
-        return Case(*row)
+        return Case(*row) if row else None
 
 
 _CASES = """SELECT c.id, c.name, c.status, c.created_at, c.analyst, c.description,

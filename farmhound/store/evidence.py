@@ -27,7 +27,7 @@ PROMPT_CHARS = 2000  # evidence prompts are cut here
 MEMBERS = "(SELECT value FROM json_each(?))"
 
 
-def iso(ms: int | None) -> str | None:
+def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -70,7 +70,7 @@ def gather(
         (members,),
     ):
         reasons = [f"{r.code} {r.name} {r.points:+.1f}" for r in Reason.parse(row[13])]
-        people[row[0]] = Member(row[0], via[row[0]], *row[1:7], iso(row[7]), *row[8:13], reasons=reasons)
+        people[row[0]] = Member(row[0], via[row[0]], *row[1:7], _iso(row[7]), *row[8:13], reasons=reasons)
     for account, tag in conn.execute(f"SELECT account_id, tag FROM tags WHERE account_id IN {MEMBERS} ORDER BY tag", (members,)):
         people[account].tags.append(tag)
 
@@ -85,8 +85,8 @@ def gather(
         source_ids.add(source_id)
         m = people[account]
         m.requests += n
-        m.first_seen = min(filter(None, (m.first_seen, iso(first))), default=None)
-        m.last_seen = max(filter(None, (m.last_seen, iso(last))), default=None)
+        m.first_seen = min(filter(None, (m.first_seen, _iso(first))), default=None)
+        m.last_seen = max(filter(None, (m.last_seen, _iso(last))), default=None)
         if ip:
             uses[account]["ip"][ip] += n
         if ua:
@@ -97,7 +97,7 @@ def gather(
 
     step("timeline")
     timeline = [
-        (iso(h * HOUR_MS), n)
+        (_iso(h * HOUR_MS), n)
         for h, n in conn.execute(
             f"SELECT ts / {HOUR_MS}, count(*) FROM requests WHERE account_id IN {MEMBERS} AND ts IS NOT NULL "
             "GROUP BY 1 ORDER BY 1",
@@ -105,7 +105,7 @@ def gather(
         )
     ]
     signups = [
-        (iso(h * HOUR_MS), n)
+        (_iso(h * HOUR_MS), n)
         for h, n in conn.execute(
             f"SELECT created_at / {HOUR_MS}, count(*) FROM accounts WHERE account_id IN {MEMBERS} "
             "AND created_at IS NOT NULL GROUP BY 1 ORDER BY 1",
@@ -204,4 +204,4 @@ def _samples(conn, members: str, per_member: int) -> list[SampleRequest]:
         "ORDER BY r.account_id, r.ts",
         (members, per_member),
     )
-    return [SampleRequest(a, iso(ts), *rest) for a, ts, *rest in rows]
+    return [SampleRequest(a, _iso(ts), *rest) for a, ts, *rest in rows]
