@@ -97,7 +97,8 @@ def _hostile_case() -> CaseData:
 
 
 class _Tags(HTMLParser):
-    """Every element and attribute of a document, and whether its tags nest properly."""
+    """Every element and attribute of a document, whether its tags nest properly, and its text
+    (what a reader sees: not the style sheet's)."""
 
     VOID = {"meta", "link", "br", "hr", "img", "input", "col"}
 
@@ -122,7 +123,8 @@ class _Tags(HTMLParser):
             self.errors.append(tag)
 
     def handle_data(self, data):
-        self.text.append(data)
+        if not self.stack or self.stack[-1] != "style":
+            self.text.append(data)
 
 
 def _seen(render, data: CaseData) -> str:
@@ -153,7 +155,7 @@ def test_report_names_the_case_tlp_members_and_reasons(render):
     for needle in ("acct_1", "acct_3", "S3", "Shared payment fingerprint", "+2.0", "3 accounts pay with one card",
                    "critical", "Same card as case 12", SHA, "0.1.0", "ips", "alice", "bob"):
         assert needle in out, needle
-    assert "600" in out  # members' requests, 100 + 200 + 300
+    assert re.search(r"Requests:?\s*600(?!\d)", out)  # the summary: the members' requests, 100 + 200 + 300
 
 
 @pytest.mark.parametrize(("tlp", "label", "colour"), [("red", "TLP:RED", "#ff2b2b"), ("amber", "TLP:AMBER", "#ffc000"),
@@ -242,6 +244,34 @@ def test_hostile_text_in_markdown_cannot_link_embed_or_add_cells():
     members = html[html.index("<h2>Members</h2>"):]
     members = members[: members.index("</table>")]
     assert [row.count("<td") for row in members.split("<tr>")[2:]] == [12, 12, 12]
+
+
+ADDRESSES = ("see evil-farm.io/pay", "ops@evil-farm.io", "mailto:x@y.z", "www.evil.example", "//evil-farm.io/x",
+             "ftp://evil-farm.io", "xn--80ak6aa92e.com")
+
+
+def test_markdown_turns_no_bare_address_into_a_link():
+    """A linkifying renderer (markdown-it with linkify, GitHub) links bare domains, emails and
+    `mailto:` in plain text: in attacker text they stay text."""
+    text = " · ".join(ADDRESSES)
+    data = _case(name=text, description=text, notes=[Note(at=_iso(T0), analyst=text, text=text)])
+    m = data.members[0]
+    m.email, m.via, m.tags, m.user_agents = "ops@evil-farm.io", text, [text], [text]
+    data.templates[0].pattern = text
+    data.sources[0].path = text
+    html = _rendered_md(render_markdown(data))
+    assert "<a " not in html and "href" not in html
+    seen = _seen(render_markdown, data)
+    for address in ADDRESSES:
+        assert address in seen, address  # shown as written
+
+
+def test_html_template_patterns_are_escaped_once_cut_at_2000_and_keep_their_lines():
+    pattern = "Solve\r\nstep <*> \x1b[31m" + "y" * 3000
+    page = render_html(_case(templates=[replace(_case().templates[0], pattern=pattern)]))
+    shown = re.search(r"<pre>(.*?)</pre>", page, re.S).group(1)
+    # CRLF is one line break, ESC is shown once as \x1b, and the pattern is cut at 2,000 characters
+    assert shown == "Solve\nstep &lt;*&gt; \\x1b[31m" + "y" * (2000 - 20 - 1) + "…"
 
 
 def test_markdown_notes_keep_their_lines_but_start_nothing():

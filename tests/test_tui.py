@@ -364,6 +364,17 @@ def test_slash_filter_narrows_rows_and_escape_clears_it(db):
     drive(db, scenario)
 
 
+def test_a_filter_with_markup_is_shown_as_typed_in_the_table_border(db):
+    async def scenario(app, pilot):
+        await open_cluster_screen(app, pilot, 1)
+        members = table(app, "members")
+        members.set_search("[B]x[$y][/b]")
+        await wait_for(pilot, lambda: members.search and not members._loading, 5, "filtered")
+        assert "filter “[B]x[$y][/b]”" in members._border_subtitle.plain
+
+    drive(db, scenario)
+
+
 def test_filter_enter_keeps_the_filter(db):
     async def scenario(app, pilot):
         await open_cluster_screen(app, pilot, 1)
@@ -926,3 +937,66 @@ def test_palette_offers_sorting_the_table_it_was_opened_over_and_tagging(db):
 
 def _palette_text(app) -> str:
     return " ".join(str(o.prompt) for o in app.screen.query_one(CommandList)._options)
+
+
+MARKUP_VALUE = "x[/b] [@click=app.quit]q[/]"  # Textual markup: a bad closing tag, an action
+
+
+def test_palette_shows_a_hostile_value_of_the_screen_literally(db):
+    """The palette's "Add to a case" quotes what the screen shows (a pivot value, an account id:
+    attacker text): it is shown as typed, and neither breaks (a markup error killed the app) nor acts."""
+
+    async def palette_shows(pilot, query: str, expect: str) -> None:
+        await pilot.press("ctrl+p")
+        await on_screen(pilot, CommandPalette)
+        await pilot.press(*query)
+        await wait_for(pilot, lambda: expect in _palette_text(pilot.app), 5, f"palette shows {expect!r}")
+        assert pilot.app.is_running
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, CommandPalette), 5, "palette closed")
+
+    async def scenario(app, pilot):
+        await ready(pilot, "clusters")
+        app.open_pivot("user_agent", MARKUP_VALUE)
+        await on_screen(pilot, PivotScreen)
+        await palette_shows(pilot, "", f"every account with user agent {MARKUP_VALUE} (C)")  # discovered
+        await palette_shows(pilot, "case", f"every account with user agent {MARKUP_VALUE} (C)")  # searched
+        app.open_account("acct[/b][@click=app.quit]x")
+        await on_screen(pilot, AccountScreen)
+        await palette_shows(pilot, "case", "account acct[/b][@click=app.quit]x (C)")
+        assert app.is_running and isinstance(app.screen, AccountScreen)
+
+    drive(db, scenario)
+
+
+def test_marks_stay_when_the_tag_dialog_is_escaped_and_clear_once_tagged(db):
+    from farmhound.store.tags import TagLog
+    from tui.tagging import TagModal
+
+    def tags(account):
+        with Store(db) as s:
+            return TagLog(s).tags_of(account)
+
+    async def scenario(app, pilot):
+        await open_cluster_screen(app, pilot, 1)
+        members = table(app, "members")
+        await show_tab(pilot, "cluster-tabs", "tab-members")
+        members.focus()
+        await pilot.press("space", "space")  # rows 0 and 1
+        marked = [members.row(i)["account_id"] for i in (0, 1)]
+        assert sorted(members.marked) == sorted(marked)
+        await pilot.press("T")
+        await on_screen(pilot, TagModal)
+        await pilot.press("escape")
+        await on_screen(pilot, ClusterScreen)
+        assert sorted(members.marked) == sorted(marked) and "2 marked" in str(members.border_subtitle)
+        assert all(tags(a) == [] for a in marked)
+        await pilot.press("T")
+        modal = await on_screen(pilot, TagModal)
+        assert sorted(modal.accounts) == sorted(marked)
+        await pilot.press("enter", "enter")  # suspected, no note
+        await wait_for(pilot, lambda: all(tags(a) == ["suspected"] for a in marked), 10, "marked rows tagged")
+        await wait_for(pilot, lambda: not members.marked and "marked" not in str(members.border_subtitle), 10,
+                       "marks cleared")  # fmt: skip
+
+    drive(db, scenario)

@@ -19,7 +19,7 @@ from tui_waiting import HOSTILE_PROMPT, HOSTILE_UA, copy_store, wait_for
 
 from farmhound.safe import visible
 from farmhound.store import Store
-from farmhound.store.cases import CaseBook
+from farmhound.store.cases import CaseBook, CaseError
 from tui.app import FarmhoundApp
 from tui.case_modals import CasePickModal, ExportModal, FormModal
 from tui.screens.account import AccountScreen
@@ -241,6 +241,86 @@ def test_C_adds_an_account_a_whole_pivot_and_a_template_to_the_current_case(db):
         assert vias == {"account", "pivot on email domain outlook.com"}
 
 
+def test_a_pivot_keeps_its_value_as_it_is_for_via_cut_at_200(db):
+    from farmhound.store.cases import Added
+
+    value = "[b]x[/b]\x1b[2J" + "v" * 300
+
+    class Book:  # what the pivot's add hands the store
+        def add_accounts(self, case, accounts, analyst, via="account"):
+            self.via = via
+            return Added()
+
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: table(app, "clusters").loads >= 1, 10, "queue")
+        app.open_pivot("user_agent", value)
+        screen = await on_screen(pilot, PivotScreen)
+        await wait_for(pilot, lambda: table(app, "accounts").loads >= 1, 10, "pivot accounts")
+        book = Book()
+        screen.case_target().add(book, "nightjar", "ana")
+        assert book.via == "pivot on user agent " + value[:200]
+
+    drive(db, scenario)
+
+
+def test_a_failed_add_leaves_no_new_case_behind_and_keeps_the_marks(db, monkeypatch):
+    real = CaseBook.add_accounts
+
+    def add_then_fail(self, name, accounts, analyst, via="account"):
+        real(self, name, accounts, analyst, via)  # written, then the add fails: all of it is undone
+        raise CaseError("refused by the test")
+
+    monkeypatch.setattr(CaseBook, "add_accounts", add_then_fail)
+    with_case(db, name="kept", clusters=())  # (migrates the copy: the list of cases is readable below)
+
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: table(app, "clusters").loads >= 1, 10, "queue")
+        app.open_cluster(1)
+        await on_screen(pilot, ClusterScreen)
+        await pilot.press("2")  # the Members tab
+        await wait_for(pilot, lambda: app.screen.query("#members"), 10, "the members tab")
+        members = table(app, "members")
+        await wait_for(pilot, lambda: members.row_count > 3, 10, "cluster members")
+        members.focus()
+        await pilot.press("space", "space")
+        await add_to_case(pilot, "fresh")
+        await wait_for(pilot, lambda: said(app, "refused by the test"), 10, "the refusal")
+        assert len(members.marked) == 2  # nothing was added: the selection stays
+
+    drive(db, scenario)
+    with Store(db) as store:
+        assert [c.name for c in CaseBook(store).list()] == ["kept"]
+
+
+def test_marks_stay_when_the_case_dialog_is_escaped_and_clear_once_added(db):
+    marked: list[str] = []
+
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: table(app, "clusters").loads >= 1, 10, "queue")
+        app.open_cluster(1)
+        await on_screen(pilot, ClusterScreen)
+        await pilot.press("2")  # the Members tab
+        await wait_for(pilot, lambda: app.screen.query("#members"), 10, "the members tab")
+        members = table(app, "members")
+        await wait_for(pilot, lambda: members.row_count > 3, 10, "cluster members")
+        members.focus()
+        await pilot.press("space", "space")
+        marked.extend(sorted(members.row(i)["account_id"] for i in (0, 1)))
+        await pilot.press("C")
+        await on_screen(pilot, CasePickModal)
+        await pilot.press("escape")
+        await on_screen(pilot, ClusterScreen)
+        assert sorted(members.marked) == marked and "2 marked" in str(members.border_subtitle)
+        await add_to_case(pilot, "nightjar")
+        await wait_for(pilot, lambda: said(app, "added 2 accounts to case nightjar"), 10)
+        await wait_for(pilot, lambda: not members.marked and "marked" not in str(members.border_subtitle), 10,
+                       "marks cleared")  # fmt: skip
+
+    drive(db, scenario)
+    with Store(db) as store:
+        assert sorted(CaseBook(store).members("nightjar")) == marked
+
+
 # -- notes, status, removal -------------------------------------------------------------------------
 
 
@@ -442,7 +522,10 @@ def test_hostile_case_text_is_shown_literally(db):
         assert "[bold red]farm[/]\\x1b[2J" in summary
         await wait_for(pilot, lambda: len(rows(app, "case-members")) == 6, 10, "members")
         via = {r["via"] for r in rows(app, "case-members")} - {"cluster 3 (run 1)"}
-        assert via == {f"pivot on user agent {visible(HOSTILE_UA, 60)}"}
+        assert via == {f"pivot on user agent {HOSTILE_UA}"}  # stored as it is: shown visible, below
+        shown_via = {c.plain for i in range(table(app, "case-members").row_count)
+                     for c in table(app, "case-members").get_row_at(i) if c.plain.startswith("pivot on")}  # fmt: skip
+        assert shown_via == {visible(f"pivot on user agent {HOSTILE_UA}", 60)}
         await show_tab(pilot, "tab-case-log")
         await wait_for(pilot, lambda: any(r["action"] == "note" for r in rows(app, "case-log")), 5, "the note")
         shown = [

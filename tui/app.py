@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,13 +148,15 @@ class FarmhoundApp(CaseWork, CaseExport, App):
 
     # -- tagging ---------------------------------------------------------------------------------
 
-    def ask_tag(self, accounts: list[str], what: str) -> None:
+    def ask_tag(self, accounts: list[str], what: str, done: Callable[[], None] | None = None) -> None:
+        """Ask for the tag of `accounts`, then write it; `done()` runs once it is written (not on
+        Escape, nor if the write fails): the marks used are cleared then."""
         if accounts:
-            self.push_screen(TagModal(accounts, what), self._tag)
+            self.push_screen(TagModal(accounts, what), lambda request: self._tag(request, done))
 
-    def _tag(self, request: TagRequest | None) -> None:
+    def _tag(self, request: TagRequest | None, done: Callable[[], None] | None = None) -> None:
         if request is not None:
-            self._write_tags(lambda log: log.apply(request.accounts, request.tag, analyst_name(), request.note))
+            self._write_tags(lambda log: log.apply(request.accounts, request.tag, analyst_name(), request.note), done)
 
     def action_undo_tag(self) -> None:
         self._write_tags(lambda log: log.undo(analyst_name()))
@@ -162,7 +165,7 @@ class FarmhoundApp(CaseWork, CaseExport, App):
         self._write_tags(lambda log: log.redo(analyst_name()))
 
     @work(thread=True, exclusive=True, group="tags", name="tagging", exit_on_error=False)
-    def _write_tags(self, change) -> None:
+    def _write_tags(self, change, done: Callable[[], None] | None = None) -> None:
         from farmhound.settings import SettingsError
         from farmhound.store import Store
         from farmhound.store.tags import TagError, TagLog
@@ -175,10 +178,12 @@ class FarmhoundApp(CaseWork, CaseExport, App):
             return
         finally:
             store.close()
-        self.call_from_thread(self._tagged, describe(batch))
+        self.call_from_thread(self._tagged, describe(batch), done)
 
-    def _tagged(self, summary: str) -> None:
+    def _tagged(self, summary: str, done: Callable[[], None] | None = None) -> None:
         self.say(f"{summary}   (u undoes, U redoes)")
+        if done is not None:
+            done()
         for screen in self.screen_stack:
             if isinstance(screen, FarmScreen):
                 screen.tags_changed()

@@ -27,10 +27,12 @@ Change = Callable[[CaseBook, str], tuple[str, str]]  # (book, analyst) -> (what 
 
 @dataclass
 class CaseTarget:
-    """What `C` adds on a screen: `what` names it in the dialog; `add(book, case, analyst)` adds it."""
+    """What `C` adds on a screen: `what` names it in the dialog; `add(book, case, analyst)` adds it;
+    `done()`, if given, runs once it was added (on the UI thread: e.g. the marks used are cleared)."""
 
     what: str
     add: Callable[[CaseBook, str, str], Added]
+    done: Callable[[], None] | None = None
 
 
 class CaseWork:
@@ -57,16 +59,19 @@ class CaseWork:
             return
 
         def change(book: CaseBook, analyst: str) -> tuple[str, str]:
-            try:
-                case, opened = book.get(name).name, ""
-            except CaseError:
-                case, opened = book.new(name, analyst).name, " (a new case)"
-            added = target.add(book, case, analyst)
+            # One transaction (the store's inner ones are savepoints): if the add fails, a case
+            # created for it is not left behind empty.
+            with book.store.transaction():
+                try:
+                    case, opened = book.get(name).name, ""
+                except CaseError:
+                    case, opened = book.new(name, analyst).name, " (a new case)"
+                added = target.add(book, case, analyst)
             if added.accounts or added.clusters or added.templates:
                 return f"added {added} to case {case}{opened}", case
             return f"nothing new: {target.what} is in case {case} already", case
 
-        self.write_case(change)
+        self.write_case(change, target.done)
 
     # -- what the Cases screen asks for ----------------------------------------------------------
 
@@ -92,7 +97,7 @@ class CaseWork:
             self.write_case(lambda book, who: add_note(book, case, text, who))
 
     def ask_export(self, case: str) -> None:
-        from farmhound.casefile.export import TLP_LEVELS
+        from farmhound.casefile.model import TLP_LEVELS
         from farmhound.casefile.redact import KINDS
         from farmhound.settings import SettingsError, load_settings
 
@@ -108,8 +113,9 @@ class CaseWork:
     # -- every case write -------------------------------------------------------------------------
 
     @work(thread=True, group="cases", name="case change", exit_on_error=False)
-    def write_case(self, change: Change) -> None:
-        """Run `change` on a CaseBook of a writable store of its own; say what it did (or why not)."""
+    def write_case(self, change: Change, done: Callable[[], None] | None = None) -> None:
+        """Run `change` on a CaseBook of a writable store of its own; say what it did (or why not).
+        `done()` runs on the UI thread once the change was written, never if it failed."""
         from farmhound.settings import SettingsError
         from farmhound.store import Store, StoreError
         from farmhound.store.tags import analyst_name
@@ -121,6 +127,8 @@ class CaseWork:
             self.call_from_thread(self.say, str(exc), "warning")
             return
         self.call_from_thread(self.case_written, said, case)
+        if done is not None:
+            self.call_from_thread(done)
 
     def case_written(self, said: str, case: str | None) -> None:
         """A case changed: say so, and every open Cases screen shows it (the store has it now)."""

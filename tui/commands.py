@@ -1,6 +1,10 @@
 """The command palette (Ctrl+P): every action of the app and of the current screen, plus "go to"
 entries typed by the analyst: an account id, `cluster N`, `template N`.
 
+Textual reads a hit's prompt and help given as a string as markup, and some of them quote what a
+screen shows (an account id, a pivot value: attacker text). So every prompt and help reaches the
+palette as `Content` built from `farmhound.safe.visible`: literal, never parsed (`_literal`).
+
 Not here: the actions themselves (the app and its screens).
 """
 
@@ -11,12 +15,31 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.fuzzy import Matcher
 
 from farmhound.safe import visible
 
 
+def _literal(text: str | Content) -> Content:
+    """Text shown in the palette as typed: `[b]` or `[@click=...]` stay text, controls show as escapes."""
+    return text if isinstance(text, Content) else Content(visible(text))
+
+
+def _highlight(matcher: Matcher, name: str) -> Content:
+    """`matcher.highlight(name)`, without reading `name` as markup."""
+    content = _literal(name)
+    if content.plain != name:  # escapes made visible: the offsets below would not line up
+        return content
+    score, offsets = matcher.fuzzy_search.match(matcher.query, name)
+    for offset in offsets if score else ():
+        if not name[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
+
+
 class FarmCommands(Provider):
-    def _actions(self) -> list[tuple[str, str, object]]:
+    def _actions(self) -> list[tuple[str, str | Content, object]]:
+        """(name, help, callback) of every command here; a help quoting attacker text is `Content`."""
         app = self.app
         actions = [
             ("Triage queue", "candidate farms, ranked", app.action_open_triage),
@@ -42,7 +65,7 @@ class FarmCommands(Provider):
             ]  # fmt: skip
         target = screen.case_target() if hasattr(screen, "case_target") else None
         if target is not None:
-            actions.append(("Add to a case", f"{visible(target.what, 60)} (C)", screen.action_to_case))
+            actions.append(("Add to a case", Content(visible(target.what, 60) + " (C)"), screen.action_to_case))
         if hasattr(screen, "commands"):
             actions += screen.commands()
         focused = self.focused  # the widget focused before the palette opened
@@ -59,21 +82,21 @@ class FarmCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._actions():
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(_literal(name), callback, text=name, help=_literal(help_text))  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self._actions():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield Hit(score, _highlight(matcher, name), callback, text=name, help=_literal(help_text))  # type: ignore[arg-type]
         words = query.split()
         if len(words) == 2 and words[0].lower() in ("cluster", "template") and words[1].isdigit():
             n = int(words[1])
             if words[0].lower() == "cluster":
-                yield Hit(1.0, f"Open cluster {n}", partial(self.app.open_cluster, n))
+                yield Hit(1.0, Content(f"Open cluster {n}"), partial(self.app.open_cluster, n))
             else:
-                yield Hit(1.0, f"Pivot on template {n}", partial(self.app.open_pivot, "template", str(n)))
+                yield Hit(1.0, Content(f"Pivot on template {n}"), partial(self.app.open_pivot, "template", str(n)))
         if query.strip():
             inv = self.app.inv
             ids = await asyncio.to_thread(inv.find_accounts, query.strip(), 10)

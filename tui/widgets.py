@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
+from textual.content import Content
 from textual.coordinate import Coordinate
-from textual.markup import escape
 from textual.message import Message
 from textual.widgets import DataTable, Input
 from textual.worker import get_current_worker
 
+from farmhound.safe import visible
 from farmhound.store.investigate import Investigation, Page
 from farmhound.store.listings import Column
 from tui.text import cell, kind
@@ -84,7 +85,8 @@ class PagedTable(DataTable):
 - **< / >** pick the column to sort by (underlined), **s** sorts by it (again: reverse); or click a header
 - **/** filters: rows containing the text in any text column
 - **Space** marks the row (●) or unmarks it: **T** and **C** then act on the marked rows. Marks
-  stay while you sort, filter and scroll.
+  stay while you sort, filter and scroll, and until the tag or the case add is written (Escape in
+  its dialog keeps them).
 - More rows load as you scroll; the title says `60 of >60` until all are loaded.
 """
     BINDINGS = [
@@ -233,9 +235,10 @@ class PagedTable(DataTable):
         count = f"{n:,} of >{n:,}" if self.more else f"{n:,} rows"
         parts = [count] + ([f"{len(self.marked):,} marked"] if self.marked else [])
         if self.search:
-            parts.append(f"filter “{escape(self.search)}”")
-        self.border_subtitle = " · ".join(parts)
-        self.border_title = escape(self.title) if self.title else None
+            parts.append(f"filter “{visible(self.search, 60)}”")
+        # Content, not markup: `textual.markup.escape` lets `[B]` or `[$x]` through as markup
+        self.border_subtitle = Content(" · ".join(parts))
+        self.border_title = Content(visible(self.title)) if self.title else None
 
     # -- user actions ---------------------------------------------------------------------------
 
@@ -272,6 +275,12 @@ class PagedTable(DataTable):
     def clear_marks(self) -> None:
         if self.marked:
             self.marked = {}
+            self.reload(keep_cursor=True)
+
+    def unmark(self, keys: list[object]) -> None:
+        """Unmark the rows of these keys (accounts), leaving any other mark (made since) alone."""
+        unmarked = [k for k in keys if self.marked.pop(k, None) is not None]
+        if unmarked:
             self.reload(keep_cursor=True)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

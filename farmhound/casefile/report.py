@@ -7,7 +7,10 @@ SHA-256. The HTML adds three inline SVG charts (`farmhound.casefile.charts`).
 
 Every string that came from a log or an analyst is untrusted. In Markdown it is escaped so it cannot
 open a link, an image, HTML, emphasis or a table cell (`&`, `<` and `>` become entities, the other
-Markdown punctuation gets a backslash, `scheme://` loses its autolink); in HTML it goes through
+Markdown punctuation gets a backslash). Renderers that linkify bare text (markdown-it, GitHub) would
+still turn `evil.example/pay`, `ops@evil.example`, `mailto:x@y.z` or `//host` into live links, so
+every `.`, `@` and `:` and the second `/` of `//` get a backslash as well: a backslash escape ends
+the run of text a linkifier scans, and no address survives split at its dots; in HTML it goes through
 `html.escape`. Both first go through `farmhound.safe.visible`, so control characters and bidi
 overrides show as escapes such as `\\x1b`. The HTML loads nothing: no script, font, image or style
 from anywhere, and a Content-Security-Policy that forbids it even if something slipped through.
@@ -41,10 +44,10 @@ _TLP = {
     "red": ("#ff2b2b", "For the eyes and ears of individual recipients only, no further disclosure."),
 }
 
-_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+!|~$])")
+# Markdown punctuation, and what a linkifier needs: the dots of a domain, the @ of an email, the :
+# of a scheme, the // of a protocol-relative URL (its second slash).
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+!|~$.@:]|(?<=/)/)")
 _MD_LINE_START = re.compile(r"^(\s*)([-=]|\d+[.)])")
-_MD_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9]*):(?=//)")
-_MD_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 def tlp(data: CaseData) -> tuple[str, str, str]:
@@ -59,9 +62,7 @@ def md(text: object, limit: int | None = None) -> str:
     """Untrusted text as inert inline Markdown: one line, nothing a renderer would act on."""
     s = visible(text, limit)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _MD_PUNCT.sub(r"\\\1", s)
-    s = _MD_SCHEME.sub(r"\1\\:", s)
-    return _MD_WWW.sub(r"\1\\.", s)
+    return _MD_PUNCT.sub(r"\\\1", s)
 
 
 def md_block(text: object) -> str:
@@ -165,7 +166,8 @@ def render_markdown(data: CaseData) -> str:
         The document; every untrusted string in it is inert (see the module docstring).
     """
     label, _, meaning = tlp(data)
-    out = [f"**{md(label)}**" + (f" — {meaning}" if meaning else ""), "", f"# Case: {md(data.name)}", ""]
+    label = label if meaning else md(label)  # a TLP 2.0 label as written (TLP:AMBER), anything else inert
+    out = [f"**{label}**" + (f" — {meaning}" if meaning else ""), "", f"# Case: {md(data.name)}", ""]
     out += [f"- **{k}:** {md(v)}" for k, v in _meta(data)] + [""]
     if data.description:
         out += [md_block(data.description), ""]
@@ -213,7 +215,7 @@ def render_markdown(data: CaseData) -> str:
     rows = [[md(s.path, 200), md(s.kind), md(s.format), _num(s.rows_read), md(_when(s.loaded_at)), md(s.sha256, 80)]
             for s in data.sources]
     out += _md_table(["Path", "Kind", "Format", "Rows", "Loaded", "SHA-256"], rows) if rows else ["No source exports.", ""]
-    out += ["---", "", f"**{md(label)}** · generated {md(_when(data.generated_at))} by {md(data.analyst)} "
+    out += ["---", "", f"**{label}** · generated {md(_when(data.generated_at))} by {md(data.analyst)} "
             f"with farmhound {md(data.tool_version)}", ""]
     return "\n".join(out)
 
@@ -273,8 +275,9 @@ def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _block(text: object) -> str:
-    return html.escape(visible(str(text or "").replace("\r\n", "\n"), newlines=True), quote=True)
+def _block(text: object, limit: int | None = None) -> str:
+    """Untrusted multi-line text for a `white-space: pre-wrap` element: lines kept, CRLF as one break."""
+    return html.escape(visible(str(text or "").replace("\r\n", "\n"), limit, newlines=True), quote=True)
 
 
 def _figure(svg: str, title: str, caption: str) -> str:
@@ -338,7 +341,7 @@ def render_html(data: CaseData) -> str:
     out.append('</section><section id="templates"><h2>Templates</h2>')
     top = data.templates[:TOP_TEMPLATES]
     if top:
-        rows = [[str(i), f"<pre>{_block(visible(t.pattern, 2000, newlines=True))}</pre>" + (" <i>added by an analyst</i>" if t.added else ""),
+        rows = [[str(i), f"<pre>{_block(t.pattern, 2000)}</pre>" + (" <i>added by an analyst</i>" if t.added else ""),
                  f"{t.member_accounts:,}", f"{t.member_requests:,}", f"{t.accounts:,}", _share(t.cot_share)]
                 for i, t in enumerate(top, 1)]
         out.append(f'<p class="muted">Top {len(top)} of {len(data.templates):,} templates, most member accounts first.</p>'

@@ -129,18 +129,28 @@ class FarmScreen(Screen):
         return None
 
     def marked_accounts(self) -> list[str]:
-        """The accounts marked with Space in the focused table (then cleared: T or C used them)."""
+        """The accounts marked with Space in the focused table. They stay marked until what T or C
+        asked is written (`unmarker`): Escape in the dialog keeps the selection."""
         focused = self.focused
         if not isinstance(focused, PagedTable) or not focused.marked:
             return []
-        accounts = [r["account_id"] for r in focused.marked_rows() if r.get("account_id")]
-        focused.clear_marks()
-        return accounts
+        return [r["account_id"] for r in focused.marked_rows() if r.get("account_id")]
+
+    def unmarker(self, accounts: list[str]) -> Callable[[], None]:
+        """What unmarks `accounts` in the focused table, called once they were tagged or added."""
+        table = self.focused
+
+        def unmark() -> None:
+            if isinstance(table, PagedTable) and table.is_attached:
+                table.unmark(accounts)
+
+        return unmark
 
     def action_tag_one(self) -> None:
         marked = self.marked_accounts()
         if marked:
-            self.app.ask_tag(marked, f"{len(marked):,} marked account{'s' if len(marked) != 1 else ''}")
+            self.app.ask_tag(marked, f"{len(marked):,} marked account{'s' if len(marked) != 1 else ''}",
+                             done=self.unmarker(marked))  # fmt: skip
             return
         account = self.account_here()
         if account is None:
@@ -166,7 +176,7 @@ class FarmScreen(Screen):
         marked = self.marked_accounts()
         target = self.case_target() if not marked else CaseTarget(
             f"{len(marked):,} marked account{'s' if len(marked) != 1 else ''}",
-            lambda book, case, who: book.add_accounts(case, marked, who))  # fmt: skip
+            lambda book, case, who: book.add_accounts(case, marked, who), self.unmarker(marked))  # fmt: skip
         if target is None:
             self.app.say("Nothing here to add to a case: C adds a cluster, an account, a pivot or a template.")
         else:

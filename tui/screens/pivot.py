@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from farmhound.safe import visible
 from farmhound.store.investigate import pivot_set
 from tui.casework import CaseTarget
 from tui.screens.base import FarmScreen
@@ -23,6 +22,7 @@ from tui.text import LEVEL_STYLES, kind, lit, pattern
 from tui.widgets import PagedTable, listing_fetch, local_fetch
 
 FACET_SAMPLE = 1000  # facets of a bigger set count its highest-scored accounts (and say so)
+VIA_LIMIT = 200  # of a pivot value kept as how its accounts joined a case
 
 
 def breadcrumb(trail: list[tuple[str, str]]) -> Text:
@@ -108,7 +108,9 @@ many of them have each and how many accounts have it platform-wide.
 
     def case_target(self) -> CaseTarget:
         inv, kind_name, value = self.inv, self.kind, self.value
-        via = f"pivot on {kind(kind_name)} {visible(value, 60)}"
+        # The value as it is (cut at VIA_LIMIT), not as a screen shows it: every place that shows
+        # `via` (listings, the case log, the CLI, the reports) makes it visible and inert itself.
+        via = f"pivot on {kind(kind_name)} {value[:VIA_LIMIT]}"
 
         def add(book, case, who):  # in the write worker: every account with the value, not one page
             return book.add_accounts(case, inv.members_of(kind_name, value), who, via=via)
