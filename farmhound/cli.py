@@ -23,11 +23,34 @@ from farmhound.cli_base import DEFAULT_DB, console, db_option, err_console  # no
 from farmhound.cli_base import fail as _fail
 from farmhound.cli_base import open_store as _open_store
 from farmhound.models import IngestSummary
-from farmhound.safe import visible
+from farmhound.safe import csv_text, inert_json, visible
 from loaders.exports import load_all as load_exports
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def echo_json(doc) -> None:
+    """Print `doc` as indented JSON; characters a terminal would act on (C1 controls, bidi and
+    zero-width characters) are written as \\u escapes, so the output is safe to show and parses
+    to the same data."""
+    click.echo(inert_json(orjson.dumps(doc, option=orjson.OPT_INDENT_2)))
+
+
+class _Main(click.Group):
+    """The `farmhound` group: refuses an argument that is not valid UTF-8 (on Linux, undecodable
+    bytes arrive as lone surrogates) with a usage error, before the store fails to write it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for n, arg in enumerate(args, 1):
+            if any("\ud800" <= c <= "\udfff" for c in arg):
+                try:
+                    shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                except UnicodeEncodeError:
+                    shown = arg
+                raise click.UsageError(f"argument {n} ({visible(shown, 80)}) is not valid UTF-8: farmhound keeps "
+                                       "names and notes as UTF-8 (re-type it, or rename the file)", ctx)  # fmt: skip
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="farmhound")
 def main() -> None:
     """farmhound: hunt distillation account farms in AI API usage logs.
@@ -63,10 +86,13 @@ class _RateColumn(ProgressColumn):
 @click.option("--save-map", type=click.Path(dir_okay=False, path_type=Path), help="Save the given --map / --account-field / --format to a TOML file for next time.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file (a list when several).")
 @click.option("--max-line-bytes", type=click.IntRange(1024), default=16 * 1024 * 1024, show_default=True, help="Longer lines are quarantined, never held in memory.")
+@click.option("--max-gzip-ratio", type=click.IntRange(2), default=200, show_default=True, help="A gzip file stops (the rest quarantined as one row) once it has expanded past this many times its size (at least 64 MB): gzip bombs.")
+@click.option("--max-document-mb", type=click.IntRange(1), default=256, show_default=True, help="A JSON document (read whole) larger than this is refused; JSON Lines has no such limit.")
 @click.option("--readers/--no-readers", default=True, show_default=True, help="Parse big files in reader processes while this one writes (uses every core).")
 def ingest(
     paths: tuple[str, ...], db: Path, fmt: str | None, account_field: str | None, maps: tuple[str, ...],
-    map_file: Path | None, save_map: Path | None, as_json: bool, max_line_bytes: int, readers: bool,
+    map_file: Path | None, save_map: Path | None, as_json: bool, max_line_bytes: int, max_gzip_ratio: int,
+    max_document_mb: int, readers: bool,
 ) -> None:  # fmt: skip
     """Load request logs and account records into the store.
 
@@ -87,7 +113,7 @@ def ingest(
     sys.modules.setdefault("pandas", None)
     from loaders.fieldmap import FieldMapError, load_map, parse_map
     from loaders.fieldmap import save_map as write_map
-    from loaders.formats import SourceError
+    from loaders.formats import DOCUMENT_MB_ENV, GZIP_RATIO_ENV, SourceError
     from loaders.pipeline import Cancelled
     from loaders.pipeline import ingest as run_ingest
 
@@ -127,6 +153,8 @@ def ingest(
             progress.reset(task, total=p.bytes_total or None, phase="loading", rows=0)
         progress.update(task, completed=p.bytes_done, rows=p.rows, phase=p.phase)
 
+    # The limits reach the reader processes through their environment (loaders/formats.py).
+    os.environ[GZIP_RATIO_ENV], os.environ[DOCUMENT_MB_ENV] = str(max_gzip_ratio), str(max_document_mb)
     try:
         with progress:
             summaries = run_ingest(
@@ -146,7 +174,7 @@ def ingest(
 
     if as_json:
         out = [s.to_json() for s in summaries]
-        click.echo(orjson.dumps(out[0] if len(out) == 1 else out, option=orjson.OPT_INDENT_2).decode())
+        echo_json(out[0] if len(out) == 1 else out)
     else:
         console.print(_summary_table(summaries))
         _print_accounting(summaries)
@@ -232,7 +260,7 @@ def formats(as_json: bool) -> None:
              "lacks": sorted(e.lacks), "companion": e.companion}
             for e in exports
         ]  # fmt: skip
-        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+        echo_json(out)
         return
     table = Table(title="Export formats (sniffed from content; --format forces one)", title_justify="left")
     table.add_column("--format")
@@ -272,7 +300,7 @@ def info(db: Path, as_json: bool, show_quarantine: int) -> None:
     with _open_store(db) as store:
         i = store.info()
         if as_json:
-            click.echo(orjson.dumps(i.to_json(), option=orjson.OPT_INDENT_2).decode())
+            echo_json(i.to_json())
             return
         head = Table.grid(padding=(0, 2))
         head.add_column(style="bold")
@@ -418,7 +446,7 @@ def triage(db: Path, config_path: Path | None, as_json: bool, as_csv: bool, top:
     finally:
         store.close()
     if as_json:
-        click.echo(orjson.dumps(result.to_json(top), option=orjson.OPT_INDENT_2).decode())
+        echo_json(result.to_json(top))
     elif as_csv:
         _triage_csv(result)
     else:
@@ -452,12 +480,10 @@ def _triage_table(result, top: int) -> None:
 
 
 def _cell(v) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (leading blanks do not hide one),
-    and that shows control characters escaped when the CSV goes to a terminal."""
-    s = "" if v is None else str(v)
-    if s.lstrip()[:1] in ("=", "+", "-", "@") or s[:1] in ("\t", "\r", "\n"):
-        s = "'" + s
-    return visible(s) if sys.stdout.isatty() else s
+    """A CSV cell that a spreadsheet will not run as a formula (leading blanks or a full-width =
+    do not hide one), and that shows control characters escaped, as members.csv does: a CR would
+    split the row, and the file may well be shown in a terminal."""
+    return "" if v is None else csv_text(v)
 
 
 def _triage_csv(result) -> None:

@@ -70,9 +70,13 @@ class _Batcher:
             self.convert = converter(options.export, options.account_field, options.field_map, options.companions)
             self.require_ts = load_all()[options.export].ts_required
 
-    def batches(self, units, limit: int | None, counter: Lines) -> Iterator[Batch]:
+    def batches(self, units, limit: int | None, counter: Lines, position: int = 0) -> Iterator[Batch]:
+        """Batches of `limit` units (None: one batch of all). `position` is where the units start
+        in the file: a resumed file with nothing left must not report position 0, or a later resume
+        would read the whole file again."""
         rows, prompts, responses, account_ids, quarantine, notes = [], {}, {}, set(), [], {}
-        n = pos = line = 0
+        n = line = 0
+        pos = position
         convert, require_ts, source_id, counts_notes = self.convert, self.require_ts, self.source_id, self.counts_notes
         for line, value, raw, pos in units:
             n += 1
@@ -125,7 +129,7 @@ def produce_batches(
         reader = read_jsonl(Path(path), False, 0, max_line_bytes, start=position, counter=counter)
     else:
         reader = READERS[sniffed.format](Path(path), sniffed.compressed, units, max_line_bytes)
-    yield from _Batcher(sniffed.kind, source_id, options).batches(reader, BATCH_ROWS, counter)
+    yield from _Batcher(sniffed.kind, source_id, options).batches(reader, BATCH_ROWS, counter, position)
 
 
 def chunk_batches(

@@ -262,7 +262,9 @@ def _read_companion(path: Path, sniffed: Sniffed, join_key: str, max_line_bytes:
         if type(value) is RecordError:
             quarantine.append((line, value.reason, value.detail, raw_text(raw)))
         elif type(value) is not dict or dig(value, join_key) is None:
-            quarantine.append((line, f"missing {join_key}", "", raw_text(orjson.dumps(value, default=str))))
+            # the line as read: the decoded row may be nested too deep for orjson to write back
+            text = raw if raw is not None else orjson.dumps(value, default=str)
+            quarantine.append((line, f"missing {join_key}", "", raw_text(text)))
         else:
             rows.append(value)
     return rows, Batch([], [], [], [], quarantine, n, pos, line, kept=len(rows))

@@ -8,6 +8,7 @@ store. It is the per-row hot path of ingest, so it avoids per-row allocations it
 from __future__ import annotations
 
 import ipaddress
+import reprlib
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -133,7 +134,9 @@ def _num(d: dict, key: str) -> float | int | None:
 
 
 def _short(v, n: int = 40) -> str:
-    s = repr(v)
+    # reprlib for containers: it stops a few levels down, where repr would recurse through a
+    # value nested a thousand levels deep (orjson reads 1,024) and raise RecursionError.
+    s = repr(v) if type(v) in (str, int, float) else reprlib.repr(v)
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
@@ -400,7 +403,9 @@ def normalise_request(
     for i in _NUM_COLUMNS:
         v = row[i]
         if type(v) is not float and type(v) is not int and v is not None:
-            row[i] = _num(d, REQUEST_FIELD_NAMES[i])
+            v = row[i] = _num(d, REQUEST_FIELD_NAMES[i])
+        if type(v) is int and not -(1 << 63) <= v < 1 << 63:  # "1e30" in a CSV: SQLite cannot bind it
+            raise RecordError("number out of range", f"{REQUEST_FIELD_NAMES[i]} = {_short(v)}")
     request_id = get("request_id")
     if type(request_id) is not str or not request_id:
         request_id = _str(d, "request_id") if request_id not in (None, "") else None
@@ -442,7 +447,10 @@ def _tags(v) -> str:
             v = [t.strip() for t in s.split(",") if t.strip()]
     if type(v) is not list:
         raise RecordError("wrong type", f"tags must be a list, got {_type_name(v)}")
-    return orjson.dumps([t if type(t) is str else orjson.dumps(t).decode() for t in v]).decode()
+    try:
+        return orjson.dumps([t if type(t) is str else orjson.dumps(t).decode() for t in v]).decode()
+    except TypeError:  # orjson refuses a tag nested deeper than it writes, or an integer over 64 bits
+        raise RecordError("wrong type", "tags must be strings; a tag is nested too deeply or too large") from None
 
 
 _TRUE = {"true", "1", "yes", "y", "t"}

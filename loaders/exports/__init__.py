@@ -171,23 +171,40 @@ def converter(
     companions: dict[str, dict] | None = None,
 ) -> Callable[[dict], dict] | None:  # fmt: skip
     """The per-row function source row -> canonical dict for a file, or None when rows are
-    canonical already (the fast path: no call per row)."""
+    canonical already (the fast path: no call per row; `records.normalise_request` checks them)."""
     export = load_all()[name]
     if field_map:
         if account_field:
             field_map = {**field_map, "account_id": account_field}
-        return lambda row: mapped(row, field_map)
+        return _any_row(lambda row: mapped(row, field_map))
     if export is CANONICAL and not account_field:
         return None
     if export.companion:
         key = export.join_key
         lookup = companions or {}
-        return lambda row: export.convert(row, account_field, lookup.get(_key(dig(row, key))))
-    return lambda row: export.convert(row, account_field)
+        return _any_row(lambda row: export.convert(row, account_field, lookup.get(_key(dig(row, key)))))
+    return _any_row(lambda row: export.convert(row, account_field))
+
+
+def _any_row(convert: Callable[[dict], dict]) -> Callable[[object], dict]:
+    """`convert` made safe for any decoded row. Converters read dicts; a JSON line may hold an
+    array, a number or null, and one nested hundreds of levels deep (orjson reads 1,024) can
+    exhaust the recursion of a body reader. Both are quarantined with their reason."""
+
+    def convert_row(row) -> dict:
+        if type(row) is not dict:
+            raise RecordError("not an object", f"the row is {'null' if row is None else type(row).__name__}")
+        try:
+            return convert(row)
+        except RecursionError:
+            raise RecordError("too deeply nested", "the row nests too deeply to read") from None
+
+    return convert_row
 
 
 def _key(v) -> str | None:
-    return None if v is None else str(v)
+    """A join key as text; an object or array (or nothing) joins nothing."""
+    return str(v) if type(v) in (str, int, float, bool) else None
 
 
 def companion_rows(rows, export: Export) -> dict[str, dict]:

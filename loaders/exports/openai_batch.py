@@ -12,6 +12,7 @@ validation (`records.py`).
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 
 import orjson
@@ -23,7 +24,10 @@ from loaders.records import RecordError, content_text
 
 
 def _json(v) -> str:
-    return orjson.dumps(v, default=str).decode()
+    try:
+        return orjson.dumps(v, default=str).decode()
+    except TypeError:  # nested deeper than orjson writes (255 levels): keep what reprlib shows
+        return reprlib.repr(v)
 
 
 def _parts_ok(parts: list) -> bool:
