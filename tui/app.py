@@ -34,6 +34,7 @@ from tui.case_export import CaseExport
 from tui.casework import CaseWork
 from tui.chrome import TaskBar
 from tui.commands import FarmCommands
+from tui.inputs import LiteralCommandPalette
 from tui.jobs import run_job
 from tui.screens.account import AccountScreen
 from tui.screens.base import FarmScreen
@@ -139,6 +140,11 @@ class FarmhoundApp(CaseWork, CaseExport, App):
     def action_open_triage(self) -> None:
         while len(self.screen_stack) > 2:
             self.pop_screen()
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with a search field that draws a pasted escape or bidi override literally."""
+        if self.use_command_palette and not LiteralCommandPalette.is_open(self):
+            self.push_screen(LiteralCommandPalette(id="--command-palette"))
 
     def action_toggle_help(self) -> None:
         if self.screen.query(HelpPanel):

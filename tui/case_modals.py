@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
 from farmhound.safe import visible
+from tui.inputs import LiteralInput
 
 
 class FormModal(ModalScreen[dict | None]):
@@ -38,7 +39,7 @@ class FormModal(ModalScreen[dict | None]):
             if self.hint:
                 yield Label(Text(self.hint, style="dim"))
             for field_id, placeholder, value in self.fields:
-                yield Input(value=value, placeholder=placeholder, id=field_id)
+                yield LiteralInput(value=value, placeholder=placeholder, id=field_id)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -62,7 +63,7 @@ class CasePickModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text.assemble(("Add to a case: ", "bold"), visible(self.what, 80)))
-            yield Input(value=self.current, placeholder="case name (a new name opens a new case)", id="case-name")
+            yield LiteralInput(value=self.current, placeholder="case name (a new name opens a new case)", id="case-name")
             yield Label(id="case-pick-hint")
             options = [Option(Text(visible(n, 64)), id=str(k)) for k, n in enumerate(self.names)]
             yield OptionList(*options, id="case-choices")
@@ -122,7 +123,7 @@ class ExportModal(ModalScreen[ExportRequest | None]):
         with Vertical(id="export-form"):
             yield Label(Text.assemble(("Export the case file of ", "bold"), visible(self.case, 64)))
             yield Label(Text(f"folder (relative to {visible(Path.cwd(), 80)}); it must not exist yet", style="dim"))
-            yield Input(value=f"cases/{self.case}", id="export-out")
+            yield LiteralInput(value=f"cases/{self.case}", id="export-out")
             with Horizontal(classes="export-row"):
                 yield Label("TLP ", classes="export-label")
                 default = self.default_tlp if self.default_tlp in self.tlp_levels else self.tlp_levels[0]

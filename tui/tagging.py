@@ -21,6 +21,7 @@ from textual.widgets import Input, Label
 
 from farmhound.safe import visible
 from farmhound.store.tags import STATUSES
+from tui.inputs import LiteralInput
 
 
 @dataclass
@@ -48,8 +49,8 @@ class TagModal(ModalScreen[TagRequest | None]):
         with Vertical():
             yield Label(Text.assemble(("Tag ", "bold"), visible(self.what, 60)))
             yield Label(Text(f"{' / '.join(STATUSES)}, or a one-word label", style="dim"))
-            yield Input(value="suspected", id="tag-name")
-            yield Input(placeholder="note: why (kept with every change)", id="tag-note")
+            yield LiteralInput(value="suspected", id="tag-name")
+            yield LiteralInput(placeholder="note: why (kept with every change)", id="tag-note")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "tag-name":

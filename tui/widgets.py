@@ -26,6 +26,7 @@ from textual.worker import get_current_worker
 from farmhound.safe import visible
 from farmhound.store.investigate import Investigation, Page
 from farmhound.store.listings import Column
+from tui.inputs import LiteralInput
 from tui.text import cell, kind
 
 Fetch = Callable[[int, int, str, str | None, bool | None], Page]  # offset, limit, search, sort, descending
@@ -338,7 +339,7 @@ def _marked(shown: Text) -> Text:
     return Text.assemble(("● ", "bold yellow"), shown, justify=shown.justify)
 
 
-class FilterBar(Input):
+class FilterBar(LiteralInput):
     """`/` filter of the focused table: typing filters as you go, Enter keeps it, Escape clears it."""
 
     HELP = "## Filter\nType to keep rows containing the text. **Enter** keeps the filter, **Escape** clears it."

@@ -33,7 +33,7 @@ import orjson
 
 from farmhound.casefile import redact as redaction
 from farmhound.casefile.model import TLP_LEVELS, CaseData
-from farmhound.safe import visible
+from farmhound.safe import csv_text, inert_json
 
 FORMAT = "farmhound-case-file/1"
 MANIFEST = "manifest.json"
@@ -43,7 +43,6 @@ MEMBER_COLUMNS = (
     "email_domain", "payment_fingerprint", "card_bin", "billing_country", "signup_ip", "created_at", "org_id", "tier",
     "ips", "user_agents", "reasons",
 )  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 class ExportError(Exception):
@@ -61,16 +60,15 @@ class Exported:
 
 def csv_cell(value) -> str | int | float:
     """A CSV cell a spreadsheet shows as text: a string that a spreadsheet would read as a formula
-    (=, +, -, @, tab, CR, or their full-width forms) gets a leading apostrophe; control characters
-    show as escapes. Numbers stay numbers."""
+    (=, +, -, @, tab, CR, or their full-width forms, also after blanks) gets a leading apostrophe;
+    control characters show as escapes. Numbers stay numbers."""
     if value is None:
         return ""
     if isinstance(value, bool | int | float):
         return value
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
-    text = visible(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return csv_text(value)
 
 
 def members_csv(data: CaseData) -> str:
@@ -83,8 +81,14 @@ def members_csv(data: CaseData) -> str:
     return buf.getvalue()
 
 
+def _json(doc, indent: bool = False) -> bytes:
+    """JSON whose strings hold no raw character a terminal acts on (`farmhound.safe.inert_json`):
+    the same data, but `cat case.json` cannot drive the reader's terminal."""
+    return inert_json(orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0)).encode()
+
+
 def _jsonl(rows) -> bytes:
-    return b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    return b"".join(_json(r) + b"\n" for r in rows)
 
 
 def render(data: CaseData, progress: Callable[[str], None] | None = None) -> dict[str, bytes]:
@@ -97,7 +101,7 @@ def render(data: CaseData, progress: Callable[[str], None] | None = None) -> dic
         "report.md": report.render_markdown(data).encode(),
         "report.html": report.render_html(data).encode(),
         "members.csv": members_csv(data).encode("utf-8-sig"),  # the BOM makes spreadsheets read UTF-8
-        "case.json": orjson.dumps({"format": FORMAT, **data.to_dict()}, option=orjson.OPT_INDENT_2),
+        "case.json": _json({"format": FORMAT, **data.to_dict()}, indent=True),
         "evidence/requests.jsonl": _jsonl(asdict(s) for s in data.samples),
         "evidence/templates.jsonl": _jsonl(asdict(t) for t in data.templates),
     }
@@ -122,7 +126,7 @@ def manifest(data: CaseData, files: dict[str, bytes]) -> bytes:
             for s in data.sources
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False).encode() + b"\n"
+    return inert_json(json.dumps(doc, indent=2, ensure_ascii=False)).encode() + b"\n"
 
 
 def write(

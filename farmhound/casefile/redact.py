@@ -30,6 +30,10 @@ DROPPED = "[redacted]"
 
 # The local part as RFC 5322 allows it unquoted; the domain may be a single label (root@localhost).
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*")
+# The same in two halves, for `_hash_emails`: `_EMAIL.sub` retries the local part at every position
+# of a long run of its characters that no @ ends (an attacker's 1 MB token took hours).
+_LOCAL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+")
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*")
 # Candidate addresses, each checked with `ipaddress`: IPv6 first (it may embed an IPv4), then IPv4.
 # Bounded by what cannot continue an address, so "ip:10.1.2.3.", "10.1.2.3:8080" and
 # "host_10.1.2.3" are found; an optional /prefix is part of the match.
@@ -66,6 +70,24 @@ def check(kinds: list[str]) -> list[str]:
     return [k for k in KINDS if k in kinds]
 
 
+def _hash_emails(text: str) -> str:
+    """`_EMAIL.sub(hash)` in linear time: the same matches, found from each @ outwards (the local
+    part by matching backwards over the reversed text)."""
+    at = text.find("@")
+    if at < 0:
+        return text
+    n, rev, out, done = len(text), text[::-1], [], 0
+    while at >= 0:
+        domain = _DOMAIN.match(text, at + 1)
+        local = _LOCAL.match(rev, n - at, n - done) if domain else None
+        if local:
+            start = at - len(local.group())
+            out += [text[done:start], hash_email(text[start : domain.end()])]
+            done = domain.end()
+        at = text.find("@", max(at + 1, done))
+    return "".join(out) + text[done:]
+
+
 def scrubber(kinds: list[str]):
     """A function hashing every email and/or IP found inside a string (others pass through)."""
     emails, ips = "emails" in kinds, "ips" in kinds
@@ -78,7 +100,7 @@ def scrubber(kinds: list[str]):
         if not isinstance(text, str):
             return text
         if emails:
-            text = _EMAIL.sub(lambda m: hash_email(m.group()), text)
+            text = _hash_emails(text)
         if ips:
             text = _IPV4.sub(ip, _IPV6.sub(ip, text))
         return text
