@@ -19,19 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from farmhound import __version__
-from farmhound.cli_base import DEFAULT_DB, console, db_option, err_console  # noqa: F401
+from farmhound.cli_base import DEFAULT_DB, console, db_option, echo_json, err_console  # noqa: F401
 from farmhound.cli_base import fail as _fail
 from farmhound.cli_base import open_store as _open_store
 from farmhound.models import IngestSummary
-from farmhound.safe import csv_text, inert_json, visible
+from farmhound.safe import csv_text, visible
 from loaders.exports import load_all as load_exports
-
-
-def echo_json(doc) -> None:
-    """Print `doc` as indented JSON; characters a terminal would act on (C1 controls, bidi and
-    zero-width characters) are written as \\u escapes, so the output is safe to show and parses
-    to the same data."""
-    click.echo(inert_json(orjson.dumps(doc, option=orjson.OPT_INDENT_2)))
 
 
 class _Main(click.Group):

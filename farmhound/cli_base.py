@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from farmhound.safe import visible
+from farmhound.safe import json_text, visible
 
 # The store (sqlite-utils, which imports pandas) is imported inside the commands: the ingest
 # reader process re-imports this module when it starts, and must start fast.
@@ -41,3 +41,10 @@ def open_store(db: Path, readonly: bool = False):
     except StoreError as exc:
         fail(str(exc))
         raise  # unreachable
+
+
+def echo_json(doc) -> None:
+    """Print `doc` as indented JSON; characters a terminal would act on (C1 controls, bidi and
+    zero-width characters) are written as \\u escapes, so the output is safe to show and parses
+    to the same data."""
+    click.echo(json_text(doc))

@@ -8,14 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import orjson
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from farmhound.casefile.model import TLP_LEVELS
-from farmhound.cli_base import console, db_option, fail, open_store
-from farmhound.safe import inert_json, visible
+from farmhound.cli_base import console, db_option, echo_json, fail, open_store
+from farmhound.safe import visible
 
 # The store's cases.STATUSES, not imported: the CLI module must load without the store (and pandas),
 # because ingest's reader processes import it. tests/test_cases.py checks the two agree.
@@ -189,7 +188,7 @@ def case_list(db: Path, as_json: bool) -> None:
 
     cases = _book(db).list()
     if as_json:
-        click.echo(inert_json(orjson.dumps([asdict(c) for c in cases], option=orjson.OPT_INDENT_2)))
+        echo_json([asdict(c) for c in cases])
         return
     if not cases:
         console.print("no cases yet: farmhound case new NAME")
@@ -290,7 +289,7 @@ def case_verify(path: Path, as_json: bool) -> None:
 
     result = verify(path)
     if as_json:
-        click.echo(inert_json(orjson.dumps({**asdict(result), "ok": result.ok}, option=orjson.OPT_INDENT_2)))
+        echo_json({**asdict(result), "ok": result.ok})
     elif result.ok:
         console.print(Text(f"OK: {result.checked} files match the manifest of case {visible(result.case or '(unnamed)')} "
                            f"({visible(result.analyst)}, {visible(result.generated_at)})", style="bold green"))  # fmt: skip

@@ -79,6 +79,13 @@ def inert_json(text: str | bytes) -> str:
     return _UNSAFE_IN_JSON.sub(_json_escape, text)
 
 
+def json_text(doc, indent: bool = True) -> str:
+    """`doc` as JSON text (indented by default) that is inert on a terminal (`inert_json`)."""
+    import orjson
+
+    return inert_json(orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0))
+
+
 def csv_text(value: object) -> str:
     """Attacker text for a CSV cell a spreadsheet shows as text: escapes visible (no CR or LF can
     split the row), and a leading apostrophe if it would be read as a formula: starting with =, +,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -29,11 +28,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import orjson
-
 from farmhound.casefile import redact as redaction
 from farmhound.casefile.model import TLP_LEVELS, CaseData
-from farmhound.safe import csv_text, inert_json
+from farmhound.safe import csv_text, json_text
 
 FORMAT = "farmhound-case-file/1"
 MANIFEST = "manifest.json"
@@ -82,9 +79,9 @@ def members_csv(data: CaseData) -> str:
 
 
 def _json(doc, indent: bool = False) -> bytes:
-    """JSON whose strings hold no raw character a terminal acts on (`farmhound.safe.inert_json`):
+    """JSON whose strings hold no raw character a terminal acts on (`farmhound.safe.json_text`):
     the same data, but `cat case.json` cannot drive the reader's terminal."""
-    return inert_json(orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0)).encode()
+    return json_text(doc, indent).encode()
 
 
 def _jsonl(rows) -> bytes:
@@ -126,7 +123,7 @@ def manifest(data: CaseData, files: dict[str, bytes]) -> bytes:
             for s in data.sources
         ],
     }
-    return inert_json(json.dumps(doc, indent=2, ensure_ascii=False)).encode() + b"\n"
+    return _json(doc, indent=True) + b"\n"
 
 
 def write(

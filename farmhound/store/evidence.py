@@ -96,22 +96,8 @@ def gather(
         people[account].user_agents = sorted(seen["ua"], key=lambda v: -seen["ua"][v])[:10]
 
     step("timeline")
-    timeline = [
-        (_iso(h * HOUR_MS), n)
-        for h, n in conn.execute(
-            f"SELECT ts / {HOUR_MS}, count(*) FROM requests WHERE account_id IN {MEMBERS} AND ts IS NOT NULL "
-            "GROUP BY 1 ORDER BY 1",
-            (members,),
-        )
-    ]
-    signups = [
-        (_iso(h * HOUR_MS), n)
-        for h, n in conn.execute(
-            f"SELECT created_at / {HOUR_MS}, count(*) FROM accounts WHERE account_id IN {MEMBERS} "
-            "AND created_at IS NOT NULL GROUP BY 1 ORDER BY 1",
-            (members,),
-        )
-    ]
+    timeline = _hourly(conn, "requests", "ts", members)
+    signups = _hourly(conn, "accounts", "created_at", members)
 
     step("templates")
     templates = _templates(conn, members, [i.detail for i in items if i.kind == "template"], top_templates)
@@ -147,6 +133,18 @@ def gather(
         tlp=tlp, redacted=[], triage=triage, members=[people[a] for a in via if a in people], clusters=clusters,
         templates=templates, timeline=timeline, signups=signups, samples=samples, sources=sources,
     )  # fmt: skip
+
+
+def _hourly(conn, table: str, column: str, members: str) -> list[tuple[str, int]]:
+    """Rows of the members per hour of `column` (ms): (hour start, rows), oldest first."""
+    return [
+        (_iso(h * HOUR_MS), n)
+        for h, n in conn.execute(
+            f"SELECT {column} / {HOUR_MS}, count(*) FROM {table} WHERE account_id IN {MEMBERS} "
+            f"AND {column} IS NOT NULL GROUP BY 1 ORDER BY 1",
+            (members,),
+        )
+    ]
 
 
 def _templates(conn, members: str, added: list[dict], top: int) -> list[TemplateEntry]:
